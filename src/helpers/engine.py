@@ -1,0 +1,90 @@
+"""The data engine: an embedded DuckDB connection, shared with Ibis.
+
+Files are read and checked in DuckDB (see ``helpers.contracts``); heavy aggregations are Ibis
+expressions over the same connection, so they run on DuckDB here and compile unchanged for
+Spark (``ibis.to_sql(expr, dialect="pyspark")`` or ``"databricks"``) when data outgrows one
+machine. Notebooks only ever receive the small pandas tables that come out.
+
+Memory: DuckDB is capped at ``memory_limit`` (e.g. ``"2GB"``), taken from the argument, else the
+environment variable ``WORKBENCH_MEMORY_LIMIT``, else DuckDB's default (80 % of RAM). Above the
+cap DuckDB spills to ``temp_directory``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+MEMORY_LIMIT_ENV = "WORKBENCH_MEMORY_LIMIT"
+THREADS_ENV = "WORKBENCH_THREADS"
+
+
+@dataclass
+class Engine:
+    """One DuckDB connection and the Ibis backend that runs on it."""
+
+    memory_limit: str | None = None
+    threads: int | None = None
+    temp_directory: str | None = None
+    con: duckdb.DuckDBPyConnection = field(init=False, repr=False)
+    _ibis: Any = field(init=False, default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        limit = self.memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or None
+        threads = self.threads or (int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None)
+        config: dict[str, Any] = {}
+        if limit:
+            config["memory_limit"] = str(limit)
+            self.memory_limit = str(limit)
+        if threads:
+            config["threads"] = int(threads)
+        config["temp_directory"] = self.temp_directory or os.path.join(
+            tempfile.gettempdir(), f"workbench-duckdb-{os.getpid()}"
+        )
+        self.con = duckdb.connect(config=config)
+        self.con.sql("SET enable_progress_bar = false")
+
+    @property
+    def ibis(self):
+        """The Ibis DuckDB backend over this connection (created on first use)."""
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.duckdb.from_connection(self.con)
+        return self._ibis
+
+    def table(self, name: str):
+        """An Ibis table expression for a table or view in this connection."""
+        return self.ibis.table(name)
+
+    def execute(self, expr) -> pd.DataFrame:
+        """Run an Ibis expression here and return a pandas DataFrame."""
+        return self.ibis.execute(expr)
+
+    def close(self) -> None:
+        self.con.close()
+
+
+_default: Engine | None = None
+
+
+def default_engine() -> Engine:
+    """The process-wide engine (created on first use with the environment's settings)."""
+    global _default
+    if _default is None:
+        _default = Engine()
+    return _default
+
+
+def set_default_engine(memory_limit: str | None = None, threads: int | None = None) -> Engine:
+    """Replace the process-wide engine, e.g. to apply a notebook's ``memory_limit`` parameter."""
+    global _default
+    if _default is not None:
+        _default.close()
+    _default = Engine(memory_limit=memory_limit, threads=threads)
+    return _default
