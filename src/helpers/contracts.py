@@ -321,7 +321,7 @@ class LoadResult:
     @property
     def table(self):
         """Accepted rows as an Ibis table expression (runs on the engine)."""
-        return self.engine.table(self.accepted_table)
+        return self.engine.table(self.accepted_table).drop("_line")
 
     def to_pandas(self) -> pd.DataFrame:
         """Accepted rows as pandas, with a fixed schema (see ``schema``)."""

@@ -47,7 +47,10 @@ class Engine:
             tempfile.gettempdir(), f"workbench-duckdb-{os.getpid()}"
         )
         self.con = duckdb.connect(config=config)
-        self.con.sql("SET enable_progress_bar = false")
+        try:  # no progress bars in logs and reports (inside Jupyter DuckDB may refuse the setting)
+            self.con.sql("SET enable_progress_bar = false")
+        except duckdb.Error:
+            pass
 
     @property
     def ibis(self):
@@ -88,3 +91,22 @@ def set_default_engine(memory_limit: str | None = None, threads: int | None = No
         _default.close()
     _default = Engine(memory_limit=memory_limit, threads=threads)
     return _default
+
+
+# Heavy aggregations written as Ibis expressions register here with a sample schema, so a test
+# can compile every one of them for Spark and keep them portable.
+PORTABLE_EXPRESSIONS: dict[str, tuple[Any, dict[str, str]]] = {}
+
+
+def portable(schema: dict[str, str]):
+    """Register an Ibis expression builder ``f(table) -> expr`` as one that must compile for Spark.
+
+    ``schema`` is an example input schema (column -> Ibis type) used to build the expression
+    in the portability test.
+    """
+
+    def register(func):
+        PORTABLE_EXPRESSIONS[f"{func.__module__}.{func.__qualname__}"] = (func, schema)
+        return func
+
+    return register

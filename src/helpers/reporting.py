@@ -17,7 +17,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,3 +112,66 @@ def record_input(name: str, provenance: Mapping[str, Any]) -> None:
 def inputs() -> dict[str, dict]:
     """The inputs recorded so far in this run."""
     return _read_json(run_dir() / INPUTS_FILE)
+
+
+# --------------------------------------------------------------------------------------------
+# Pieces of a report
+
+
+def key_figures(figures: Mapping[str, str]) -> "HTML":
+    """Summary cards: the headline numbers a reader should see first (label -> formatted value)."""
+    from html import escape
+
+    from IPython.display import HTML
+
+    cards = "".join(
+        f'<div class="wb-card"><div class="wb-card-value">{escape(str(v))}</div>'
+        f'<div class="wb-card-label">{escape(str(k))}</div></div>'
+        for k, v in figures.items()
+    )
+    return HTML(f'<div class="wb-cards">{cards}</div>')
+
+
+def table(frame, decimals: int | Mapping[str, int] = 2, *, percent: Sequence[str] = (), index: bool = False, max_rows: int = 50):
+    """A rounded, readable HTML table (numbers with thousands separators, percentages marked)."""
+    import pandas as pd
+    from IPython.display import HTML
+
+    df = frame.head(max_rows).copy()
+    for col in df.columns:
+        series = df[col]
+        if col in percent:
+            df[col] = series.map(lambda v: "" if pd.isna(v) else f"{v:.1f} %")
+        elif pd.api.types.is_bool_dtype(series):
+            continue
+        elif pd.api.types.is_integer_dtype(series):
+            df[col] = series.map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+        elif pd.api.types.is_float_dtype(series):
+            d = decimals.get(col, 2) if isinstance(decimals, Mapping) else decimals
+            df[col] = series.map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
+        elif pd.api.types.is_datetime64_any_dtype(series):
+            df[col] = series.dt.strftime("%Y-%m-%d")
+    html = df.to_html(index=index, classes="wb-table", border=0, na_rep="", escape=True)
+    more = len(frame) - len(df)
+    if more > 0:
+        html += f'<p class="wb-note">… and {more:,} more rows.</p>'
+    return HTML(html)
+
+
+def say(text: str):
+    """A sentence of narrative computed from the results (Markdown)."""
+    from IPython.display import Markdown
+
+    return Markdown(text)
+
+
+def fmt_int(value) -> str:
+    return f"{int(value):,}"
+
+
+def fmt_money(value, currency: str = "$") -> str:
+    return f"{currency}{value:,.0f}" if abs(value) >= 100 else f"{currency}{value:,.2f}"
+
+
+def fmt_pct(value, decimals: int = 1) -> str:
+    return f"{100 * value:.{decimals}f} %"

@@ -1,0 +1,34 @@
+# README's two commands are all the set-up: `make reports` and `make test` create the virtual
+# environment first (via `setup`), so a fresh clone with Python 3.11 and pip needs nothing else.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.workbench-installed
+KERNEL := workbench
+
+.PHONY: setup reports test lab bench clean
+
+setup: $(STAMP)
+
+# Re-installs only when pyproject.toml changed (or the venv is new); otherwise a no-op.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (workbench)" >/dev/null
+	@touch $(STAMP)
+
+reports: setup  ## regenerate every report listed in reports.yaml (unchanged runs are skipped)
+	$(BIN)/workbench run $(ARGS)
+
+test: setup  ## the whole test suite, in parallel
+	$(BIN)/python -m pytest -n auto -q $(ARGS)
+
+lab: setup  ## JupyterLab on the notebooks, with the project's kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+bench: setup  ## performance benchmarks (slow; figures printed, see benchmarks/README.md)
+	$(BIN)/python benchmarks/run_all.py $(ARGS)
+
+clean:
+	rm -rf reports/*/ reports/index.html .pytest_cache

@@ -1,0 +1,84 @@
+"""One look for every chart in every report.
+
+Every chart function takes a ``title`` and axis labels with units, because a chart in a report
+is read by people who did not write it. Figures are returned so a notebook can adjust them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib
+
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+PALETTE = ["#1f5f8b", "#e07b39", "#3a9d5d", "#c2404d", "#7d5ba6", "#8c6d46", "#d477b0", "#6f7378"]
+FIGSIZE = (8.0, 4.2)
+
+
+def use_theme() -> None:
+    """Apply the workbench theme (call once at the top of a notebook)."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
+    plt.rcParams.update(
+        {
+            "figure.figsize": FIGSIZE,
+            "figure.dpi": 110,
+            "axes.titleweight": "bold",
+            "axes.titlesize": 12,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "savefig.bbox": "tight",
+        }
+    )
+
+
+def _finish(ax, title: str, xlabel: str, ylabel: str):
+    if not title or not xlabel or not ylabel:
+        raise ValueError("Every chart needs a title and both axis labels (with units).")
+    ax.set_title(title, loc="left")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def bar(values: pd.Series, *, title: str, xlabel: str, ylabel: str, horizontal: bool = False, color: str | None = None):
+    """Bar chart of a labelled Series (index = categories)."""
+    fig, ax = plt.subplots()
+    color = color or PALETTE[0]
+    if horizontal:
+        ax.barh(values.index.astype(str), values.values, color=color)
+        ax.invert_yaxis()
+    else:
+        ax.bar(values.index.astype(str), values.values, color=color)
+        if len(values) > 8:
+            ax.tick_params(axis="x", rotation=45)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def histogram(bins: pd.DataFrame, *, title: str, xlabel: str, ylabel: str = "Rows (count)"):
+    """Histogram from a table of ``left``, ``right``, ``rows`` (as ``profiling.histogram`` returns)."""
+    fig, ax = plt.subplots()
+    ax.bar(bins["left"], bins["rows"], width=(bins["right"] - bins["left"]), align="edge", color=PALETTE[0], edgecolor="white")
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def line(frame: pd.DataFrame, x: str, ys: Sequence[str] | str, *, title: str, xlabel: str, ylabel: str, labels: Sequence[str] | None = None):
+    """One or more lines against ``x``."""
+    fig, ax = plt.subplots()
+    ys = [ys] if isinstance(ys, str) else list(ys)
+    for i, y in enumerate(ys):
+        ax.plot(frame[x], frame[y], marker="o" if len(frame) < 40 else None, ms=3, label=(labels or ys)[i])
+    if len(ys) > 1:
+        ax.legend(frameon=False)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def heatmap(frame: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, fmt: str = ".0%", cmap: str = "Blues", colorbar_label: str = ""):
+    """Annotated heat map of a small matrix (e.g. cohort retention)."""
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * frame.shape[1] + 2), max(3.5, 0.35 * frame.shape[0] + 1.5)))
+    sns.heatmap(frame, annot=frame.shape[1] <= 20, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": colorbar_label}, annot_kws={"size": 7})
+    return _finish(ax, title, xlabel, ylabel)

@@ -1,0 +1,193 @@
+"""Profiling any checked input: missing values, ranges, distinct values, date coverage,
+distributions and duplicates. Every aggregation is an Ibis expression (portable to Spark);
+what comes back is a small pandas table."""
+
+from __future__ import annotations
+
+import ibis
+import ibis.expr.datatypes as dt
+import numpy as np
+import pandas as pd
+
+from helpers.engine import portable
+
+_EXAMPLE = {"customer_id": "string", "date": "date", "amount": "float64", "quantity": "int64"}
+
+
+def _kind(dtype: dt.DataType) -> str:
+    if dtype.is_numeric():
+        return "number"
+    if dtype.is_temporal():
+        return "date"
+    return "text"
+
+
+@portable(_EXAMPLE)
+def column_profile_expr(table: ibis.Table) -> ibis.Table:
+    """One row: for every column its missing count, distinct count, and min/max (mean/std for numbers)."""
+    aggs = {"__rows": table.count()}
+    for name, dtype in table.schema().items():
+        col = table[name]
+        aggs[f"{name}__missing"] = col.isnull().sum()
+        aggs[f"{name}__distinct"] = col.nunique()
+        if dtype.is_numeric() or dtype.is_temporal():
+            aggs[f"{name}__min"] = col.min()
+            aggs[f"{name}__max"] = col.max()
+        if dtype.is_numeric():
+            aggs[f"{name}__mean"] = col.cast("float64").mean()
+            aggs[f"{name}__std"] = col.cast("float64").std()
+    return table.aggregate(**aggs)
+
+
+def column_profile(table: ibis.Table) -> pd.DataFrame:
+    """Per column: type, non-missing, missing (count and %), distinct, min, max, mean, std."""
+    row = column_profile_expr(table).execute().iloc[0]
+    n = int(row["__rows"])
+    records = []
+    for name, dtype in table.schema().items():
+        missing = int(row[f"{name}__missing"] or 0)
+        records.append(
+            {
+                "column": name,
+                "type": _kind(dtype),
+                "non_missing": n - missing,
+                "missing": missing,
+                "missing_pct": 100.0 * missing / n if n else np.nan,
+                "distinct": int(row[f"{name}__distinct"]),
+                "min": row.get(f"{name}__min"),
+                "max": row.get(f"{name}__max"),
+                "mean": row.get(f"{name}__mean"),
+                "std": row.get(f"{name}__std"),
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+@portable(_EXAMPLE)
+def duplicate_rows_expr(table: ibis.Table) -> ibis.Table:
+    """One row, ``duplicates``: rows identical in every column to an earlier row."""
+    groups = table.group_by(table.columns).aggregate(n=table.count())
+    return groups.aggregate(duplicates=(groups.n - 1).sum())
+
+
+def duplicate_rows(table: ibis.Table) -> int:
+    value = duplicate_rows_expr(table).execute()["duplicates"].iloc[0]
+    return 0 if pd.isna(value) else int(value)
+
+
+@portable(_EXAMPLE)
+def monthly_counts_expr(table: ibis.Table, date_col: str = "date") -> ibis.Table:
+    """Rows per calendar month of ``date_col`` (``month`` is the first day of the month)."""
+    month = table[date_col].truncate("M").name("month")
+    return table.group_by(month).aggregate(rows=table.count()).order_by("month")
+
+
+def monthly_counts(table: ibis.Table, date_col: str) -> pd.DataFrame:
+    out = monthly_counts_expr(table, date_col).execute()
+    out["month"] = pd.to_datetime(out["month"])
+    return out
+
+
+def _histogram_expr(table: ibis.Table, column: str, lo: float, hi: float, bins: int) -> ibis.Table:
+    present = table.filter(table[column].notnull())
+    col = present[column].cast("float64")
+    width = (hi - lo) / bins if hi > lo else 1.0
+    idx = ((col - lo) / width).floor().cast("int64")
+    idx = ibis.ifelse(idx >= bins, bins - 1, idx).name("bin")
+    return present.group_by(idx).aggregate(rows=present.count()).order_by("bin")
+
+
+@portable(_EXAMPLE)
+def histogram_expr(table: ibis.Table, column: str = "amount", lo: float = 0.0, hi: float = 100.0, bins: int = 30):
+    """Counts of ``column`` in ``bins`` equal-width bins between ``lo`` and ``hi``."""
+    return _histogram_expr(table, column, lo, hi, bins)
+
+
+def histogram(table: ibis.Table, column: str, bins: int = 30, clip_quantile: float | None = 0.99) -> pd.DataFrame:
+    """Equal-width histogram (``left``, ``right``, ``rows``); the range stops at ``clip_quantile``
+    so that a few extreme values do not squash the picture (they fall in the last bin)."""
+    col = table[column].cast("float64")
+    stats = table.aggregate(
+        lo=col.min(), hi=col.quantile(clip_quantile) if clip_quantile else col.max()
+    ).execute().iloc[0]
+    lo, hi = float(stats["lo"]), float(stats["hi"])
+    if not np.isfinite(lo) or not np.isfinite(hi):
+        return pd.DataFrame(columns=["left", "right", "rows"])
+    if hi <= lo:
+        hi = lo + 1.0
+    counts = histogram_expr(table, column, lo, hi, bins).execute()
+    width = (hi - lo) / bins
+    full = pd.DataFrame({"bin": np.arange(bins)}).merge(counts, on="bin", how="left").fillna({"rows": 0})
+    full["left"] = lo + full["bin"] * width
+    full["right"] = full["left"] + width
+    return full[["left", "right", "rows"]].astype({"rows": "int64"})
+
+
+@portable(_EXAMPLE)
+def top_values_expr(table: ibis.Table, column: str = "customer_id", k: int = 10) -> ibis.Table:
+    """The ``k`` most frequent values of ``column`` with their row counts."""
+    return (
+        table.group_by(table[column].name("value"))
+        .aggregate(rows=table.count())
+        .order_by([ibis.desc("rows"), "value"])
+        .limit(k)
+    )
+
+
+def top_values(table: ibis.Table, column: str, k: int = 10) -> pd.DataFrame:
+    return top_values_expr(table, column, k).execute()
+
+
+class Profile:
+    """Everything the data-quality report shows about one checked input (small pandas tables)."""
+
+    def __init__(self, loaded, histogram_bins: int = 30):
+        table = loaded.table
+        self.loaded = loaded
+        self.columns = column_profile(table)
+        self.duplicates = duplicate_rows(table) if loaded.rows_accepted else 0
+        self.reasons = loaded.reasons
+        self.date_columns = [c for c, t in loaded.schema.items() if t == "date"]
+        self.number_columns = [c for c, t in loaded.schema.items() if t in ("number", "integer", "count")]
+        self.monthly = {c: monthly_counts(table, c) for c in self.date_columns} if loaded.rows_accepted else {}
+        self.histograms = (
+            {c: histogram(table, c, histogram_bins) for c in self.number_columns} if loaded.rows_accepted else {}
+        )
+
+    def date_range(self) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        if not self.date_columns:
+            return None
+        row = self.columns.set_index("column").loc[self.date_columns[0]]
+        if row["min"] is None or pd.isna(row["min"]):
+            return None
+        return pd.Timestamp(row["min"]), pd.Timestamp(row["max"])
+
+    def metrics(self) -> dict:
+        """Key figures for metrics.json (the row counts are recorded by ``contracts.load``)."""
+        worst = self.columns.sort_values("missing_pct", ascending=False).iloc[0] if len(self.columns) else None
+        out = {
+            "columns": int(len(self.columns)),
+            "duplicate_rows": int(self.duplicates),
+            "max_missing_pct": float(worst["missing_pct"]) if worst is not None else 0.0,
+        }
+        rng = self.date_range()
+        if rng:
+            out["date_min"], out["date_max"] = rng[0].date().isoformat(), rng[1].date().isoformat()
+        return out
+
+    def quality_sentence(self) -> str:
+        """What the checks mean, in one or two plain sentences."""
+        ld = self.loaded
+        share = ld.rows_quarantined / ld.rows_read if ld.rows_read else 0.0
+        if ld.rows_quarantined == 0:
+            text = f"All {ld.rows_read:,} rows met the {ld.kind} contract; none were set aside."
+        else:
+            top = self.reasons.iloc[0]
+            text = (
+                f"{ld.rows_quarantined:,} of {ld.rows_read:,} rows ({100 * share:.2f} %) broke the {ld.kind} contract "
+                f"and were set aside with their reasons; the most common was \u201c{top['reason']}\u201d "
+                f"({int(top['rows']):,} rows). The analysis uses the {ld.rows_accepted:,} accepted rows."
+            )
+        if self.duplicates:
+            text += f" {self.duplicates:,} accepted rows repeat an earlier row exactly: check whether they are true repeats."
+        return text
