@@ -1,0 +1,63 @@
+"""The project's own hygiene: dependencies declared once, notebooks committed clean."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+# pip name -> conda-forge name where they differ
+CONDA_NAMES = {"duckdb": "python-duckdb"}
+
+
+def _split(spec: str) -> tuple[str, str]:
+    m = re.match(r"^\s*([A-Za-z0-9_.\-]+(?:\[[^\]]+\])?)\s*(.*)$", spec)
+    return m.group(1).lower(), m.group(2).replace(" ", "")
+
+
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = dict(_split(s) for s in project["dependencies"] + project["optional-dependencies"]["dev"])
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    have: dict[str, str] = {}
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            have.update(_split(s) for s in dep["pip"] if not s.startswith("-e"))
+        elif not dep.startswith(("python=", "pip")) or dep.startswith("pip-"):
+            have.update([_split(dep)])
+    expected = {CONDA_NAMES.get(name, name): spec for name, spec in wanted.items()}
+    assert have == expected
+
+
+def test_committed_notebooks_have_no_outputs_and_a_documented_parameters_cell():
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks, "no notebooks found"
+    for path in notebooks:
+        nb = json.loads(path.read_text())
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+        assert not any(c.get("outputs") or c.get("execution_count") for c in code), f"{path.name} has outputs"
+        tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+        assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+        for line in "".join(tagged[0]["source"]).splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                assert re.match(r"^\w+: [^=]+ = .+  # \S", line), f"{path.name}: parameter without type hint or help: {line}"
+        assert nb["metadata"]["kernelspec"]["name"] == "workbench", f"{path.name} should use the project's kernel"
+
+
+def test_every_report_run_names_an_existing_notebook():
+    config = yaml.safe_load((ROOT / "reports.yaml").read_text())
+    names = [run["name"] for run in config["runs"]]
+    assert len(names) == len(set(names)), "report run names must be unique"
+    for run in config["runs"]:
+        assert (ROOT / "notebooks" / f"{run['notebook']}.ipynb").exists(), run
+
+
+def test_bundled_data_is_documented():
+    readme = (ROOT / "data" / "README.md").read_text()
+    for path in (ROOT / "data").rglob("*"):
+        if path.is_file() and path.name != "README.md":
+            assert path.name in readme, f"data/README.md does not describe {path.relative_to(ROOT)}"
