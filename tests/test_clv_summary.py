@@ -1,0 +1,116 @@
+"""Transaction log -> Fader-Hardie customer summary: reproduces the published CDNOW summary and
+hand-computed cases, and states what happens to returns and zero-value orders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.clv.summary import cohort_retention, customer_summary
+from helpers.engine import Engine
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    eng = Engine()
+    yield eng
+    eng.close()
+
+
+def _table(engine, frame: pd.DataFrame, name: str):
+    engine.con.register(name, frame)
+    return engine.table(name)
+
+
+@pytest.fixture(scope="module")
+def cdnow(engine):
+    tx = pd.read_csv(DATA / "cdnow_sample_transactions.csv", dtype={"customer_id": str}, parse_dates=["date"])
+    return customer_summary(_table(engine, tx, "cdnow"), "1997-09-30", "1998-06-30", "W")
+
+
+def test_cdnow_summary_matches_the_published_calibration_data(cdnow):
+    ref = pd.read_csv(DATA / "cdnow_customers_summary_with_transactions.csv")
+    ours = cdnow.summary.assign(ID=cdnow.summary["customer_id"].astype(int)).merge(ref, on="ID")
+    assert len(ours) == len(ref) == 2357
+    assert (ours["frequency"] == ours["x"]).all()
+    np.testing.assert_allclose(ours["recency"], ours["t_x"], atol=0.005)  # published to 2 decimals
+    np.testing.assert_allclose(ours["T_x"], ours["T_y"], atol=0.005)
+    np.testing.assert_allclose(ours["monetary"], ours["zbar"], atol=0.0051)
+    assert ours["frequency"].sum() == 2457
+    assert ours["frequency_holdout"].sum() == 1882  # published holdout repeat transactions, weeks 40-78
+    assert cdnow.holdout_duration == pytest.approx(39.0, abs=0.01)
+    assert cdnow.zero_rows == 8 and cdnow.negative_rows == 0
+
+
+def test_hand_computed_customers_in_weeks_and_days(engine):
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "a", "b", "c", "c", "d"],
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-15", "2024-02-12", "2024-01-08", "2024-01-29", "2024-03-04", "2024-03-01"]
+            ),
+            "amount": [10.0, 5.0, 20.0, 30.0, 7.0, 12.0, 40.0, 9.0],
+        }
+    )
+    res = customer_summary(_table(engine, tx, "hand"), "2024-01-29", "2024-03-11", "W")
+    s = res.summary.set_index("customer_id")
+    # a: purchases on Jan 1 (two orders merged, 15.0), Jan 15 (20.0) in calibration; Feb 12 in holdout
+    assert s.loc["a", "frequency"] == 1
+    assert s.loc["a", "recency"] == pytest.approx(2.0)
+    assert s.loc["a", "T"] == pytest.approx(4.0)
+    assert s.loc["a", "monetary"] == pytest.approx(20.0)  # the first purchase is left out
+    assert s.loc["a", "frequency_holdout"] == 1 and s.loc["a", "monetary_holdout"] == pytest.approx(30.0)
+    # b: one purchase only -> frequency 0, recency 0, monetary 0
+    assert (s.loc["b", "frequency"], s.loc["b", "recency"], s.loc["b", "monetary"]) == (0, 0.0, 0.0)
+    assert s.loc["b", "T"] == pytest.approx(3.0)
+    # c: first purchase on the calibration end -> T = 0
+    assert s.loc["c", "T"] == 0.0 and s.loc["c", "frequency_holdout"] == 1
+    # d: first seen in the holdout -> not in the summary, but counted
+    assert "d" not in s.index and res.customers_first_seen_in_holdout == 1
+    days = customer_summary(_table(engine, tx, "hand"), "2024-01-29", "2024-03-11", "D").summary.set_index("customer_id")
+    assert days.loc["a", "recency"] == 14.0 and days.loc["a", "T"] == 28.0
+
+
+def test_returns_are_excluded_and_counted_zero_value_orders_are_visits(engine):
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a", "b"],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-10", "2024-01-01"]),
+            "amount": [10.0, -10.0, 0.0, 5.0],
+        }
+    )
+    res = customer_summary(_table(engine, tx, "returns"), "2024-01-31", time_unit="D")
+    s = res.summary.set_index("customer_id")
+    assert s.loc["a", "frequency"] == 1  # the return is not a purchase; the zero-value order is
+    assert s.loc["a", "recency"] == 9.0 and s.loc["a", "monetary"] == 0.0
+    assert (res.negative_rows, res.zero_rows, res.negative_amount) == (1, 1, -10.0)
+    assert "returns totalling -10.00" in res.describe_exclusions()
+
+
+def test_defaults_use_the_last_date_and_no_holdout(engine):
+    tx = pd.DataFrame({"customer_id": ["a", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-22"]), "amount": [1.0, 2.0]})
+    res = customer_summary(_table(engine, tx, "defaults"), time_unit="W")
+    assert not res.has_holdout
+    assert res.summary["T"].tolist() == [3.0] and res.summary["recency"].tolist() == [3.0]
+    with pytest.raises(ValueError, match="time_unit"):
+        customer_summary(_table(engine, tx, "defaults"), time_unit="M")
+
+
+def test_cohort_retention_shares_and_unobservable_cells(engine):
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "c", "c"],
+            "date": pd.to_datetime(["2024-01-05", "2024-02-10", "2024-01-20", "2024-02-01", "2024-03-03"]),
+            "amount": [1.0] * 5,
+        }
+    )
+    ret = cohort_retention(_table(engine, tx, "cohorts"))
+    jan, feb = pd.Timestamp("2024-01-01"), pd.Timestamp("2024-02-01")
+    assert ret.loc[jan].tolist() == [1.0, 0.5, 0.0]
+    assert ret.loc[feb, 0] == 1.0 and ret.loc[feb, 1] == 1.0 and np.isnan(ret.loc[feb, 2])
+    assert ret.attrs["sizes"].tolist() == [2, 1]
