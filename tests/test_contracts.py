@@ -242,3 +242,17 @@ def test_detect_delimiter_prefers_consistent_splits():
     assert detect_delimiter(['"x, y",2', '"z, w",3']) == ","
     assert detect_delimiter(["a  b c", "1 2   3"]) == "whitespace"
     assert set(contracts.KINDS) == {"transactions", "customers", "responses", "journeys", "spend"}
+
+
+def test_planted_defects_in_a_messy_export_are_all_found(tmp_path, engine):
+    from helpers.synth import write_messy_transactions
+
+    planted = write_messy_transactions(tmp_path / "messy.csv", rows=3_000, seed=3, defects_per_kind=4)
+    res = validate(tmp_path / "messy.csv", "transactions", engine=engine)
+    assert res.source.delimiter == ";" and res.date_format == "%d/%m/%Y"
+    assert res.rows_read == planted["rows"]
+    assert dict(zip(res.reasons["reason"], res.reasons["rows"])) == planted["defects"]
+    assert res.rows_accepted == planted["rows"] - sum(planted["defects"].values())
+    # returns and zero-value orders are valid rows by contract: the CLV summary decides about them
+    df = res.to_pandas()
+    assert (df["amount"] < 0).sum() > 0 and (df["amount"] == 0).sum() > 0

@@ -1256,3 +1256,62 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+# --------------------------------------------------------------------------------------------
+# A messy export, for demonstrating and testing the data contracts
+
+
+def write_messy_transactions(path: str | os.PathLike, rows: int = 20_000, seed: int = 7, defects_per_kind: int = 5) -> dict:
+    """Write a transactions CSV (``;``-separated, day-first dates, like a European spreadsheet
+    export) with returns and zero-value orders, plus ``defects_per_kind`` rows of each defect a
+    contract must catch. Returns what was planted: ``{"rows": n, "defects": {reason: count}, ...}``.
+
+    Defects: missing customer id, impossible date, amount that is not a number, quantity that
+    is not a whole number, too few fields, too many fields.
+    """
+    rng = _rng(seed, 99)
+    data = generate_transactions(rows, seed=seed, returns_rate=0.02, zero_value_rate=0.005)
+    frame = data.frame[["customer_id", "date", "amount", "quantity", "channel", "order_id"]].copy()
+    text = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype(str),
+            "date": frame["date"].dt.strftime("%d/%m/%Y"),
+            "amount": frame["amount"].map(lambda v: f"{v:.2f}"),
+            "quantity": frame["quantity"].astype(str),
+            "channel": frame["channel"].astype(str),
+            "order_id": frame["order_id"].astype(str),
+        }
+    )
+    n = len(text)
+    k = defects_per_kind
+    picks = rng.choice(n, size=6 * k, replace=False)
+    groups = [picks[i * k : (i + 1) * k] for i in range(6)]
+    text.loc[groups[0], "customer_id"] = ""
+    text.loc[groups[1], "date"] = "31/02/2025"
+    text.loc[groups[2], "amount"] = "n/a"
+    text.loc[groups[3], "quantity"] = "1.5"
+    lines = text.apply(lambda r: ";".join(r.values), axis=1).tolist()
+    for i in groups[4]:
+        lines[i] = ";".join(lines[i].split(";")[:3])
+    for i in groups[5]:
+        lines[i] = lines[i] + ";EXTRA"
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(str(path) + ".tmp")
+    tmp.write_text("customer_id;date;amount;quantity;channel;order_id\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    defects = {
+        "customer_id: missing": k,
+        "date: not a date in format %d/%m/%Y": k,
+        "amount: not a number": k,
+        "quantity: not a whole number": k,
+        "too few fields (expected 6, found 3)": k,
+        "too many fields (expected 6, found 7)": k,
+    }
+    return {
+        "rows": n,
+        "defects": defects,
+        "returns": int(data.truth["n_returns"]),
+        "zero_value": int(data.truth["n_zero_value"]),
+        "truth": data.truth,
+    }
