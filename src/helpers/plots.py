@@ -82,3 +82,27 @@ def heatmap(frame: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, fmt: s
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * frame.shape[1] + 2), max(3.5, 0.35 * frame.shape[0] + 1.5)))
     sns.heatmap(frame, annot=frame.shape[1] <= 20, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": colorbar_label}, annot_kws={"size": 7})
     return _finish(ax, title, xlabel, ylabel)
+
+
+def grouped_bar(frame: pd.DataFrame, x: str, ys: Sequence[str], *, title: str, xlabel: str, ylabel: str, labels: Sequence[str] | None = None):
+    """Side-by-side bars of several columns per category (e.g. actual vs predicted)."""
+    fig, ax = plt.subplots()
+    n = len(ys)
+    width = 0.8 / n
+    pos = range(len(frame))
+    for i, y in enumerate(ys):
+        ax.bar([p + (i - (n - 1) / 2) * width for p in pos], frame[y], width=width, label=(labels or ys)[i], color=PALETTE[i % len(PALETTE)])
+    ax.set_xticks(list(pos))
+    ax.set_xticklabels(frame[x].astype(str))
+    ax.legend(frameon=False)
+    return _finish(ax, title, xlabel, ylabel)
+
+
+def roc(curves: dict, aucs: dict, *, title: str):
+    """ROC curves (false vs true positive rate), one per scorer, with AUC in the legend."""
+    fig, ax = plt.subplots(figsize=(5.5, 5.0))
+    for i, (name, c) in enumerate(curves.items()):
+        ax.plot(c["false_positive_rate"], c["true_positive_rate"], label=f"{name} (AUC {aucs[name]:.2f})", color=PALETTE[i])
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance (AUC 0.50)")
+    ax.legend(frameon=False, loc="lower right")
+    return _finish(ax, title, "False positive rate (share of buyers flagged)", "True positive rate (share of lapsers caught)")

@@ -175,3 +175,12 @@ def fmt_money(value, currency: str = "$") -> str:
 
 def fmt_pct(value, decimals: int = 1) -> str:
     return f"{100 * value:.{decimals}f} %"
+
+
+def write_table(frame, filename: str, index: bool = False) -> Path:
+    """Write a CSV next to the report (atomically) and return its path."""
+    path = run_dir() / filename
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_csv(tmp, index=index)
+    os.replace(tmp, path)
+    return path
