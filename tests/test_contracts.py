@@ -84,6 +84,14 @@ def test_too_few_and_too_many_fields_are_set_aside_with_their_lines(tmp_path, en
     bad = write(tmp_path / "u.csv", text + "c4,notadate,1,1\n")
     q2 = validate(bad, "transactions", engine=engine).quarantine.set_index("line")
     assert q2.loc[7, "reason"].startswith("date: not a date")
+    # a broken row right after a single rejected line
+    one = csv_text(GOOD[:1]) + "c2,2024-01-03\n" + "c4,notadate,1,1\n" + csv_text(GOOD[1:], header=None) + "c5,,1,1\n"
+    q3 = validate(write(tmp_path / "v.csv", one), "transactions", engine=engine).quarantine
+    assert dict(zip(q3["line"], q3["reason"])) == {
+        3: "too few fields (expected 4, found 2)",
+        4: "date: not a date in format %Y-%m-%d",
+        7: "date: missing",
+    }
 
 
 def test_counts_add_up_and_reasons_are_counted(tmp_path, engine):

@@ -594,7 +594,7 @@ def load(
     source = _sniff(path, file_format, delimiter, header, encoding)
     sha = _sha256(path)
 
-    _read_raw(con, path, source, raw, rejects, sheet)
+    gaps = _read_raw(con, path, source, raw, rejects, sheet)
     file_columns = [c for c in con.sql(f"SELECT * FROM {_q(raw)} LIMIT 0").columns if c != "_line"]
     n_raw = _scalar(con, f"SELECT count(*) FROM {_q(raw)}")
     n_rejects = _scalar(con, f"SELECT count(*) FROM {_q(rejects)}")
@@ -668,10 +668,11 @@ def load(
     null_cols = ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in file_columns)
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(quarantine)} AS
-            SELECT CAST(r._line AS BIGINT) AS line, c._reason AS reason, {", ".join("r." + _q(x) for x in file_columns)},
-                   NULL::VARCHAR AS raw_line
+            SELECT CAST(c._line + {"coalesce(gp.before, 0)" if gaps else "0"} AS BIGINT) AS line, c._reason AS reason,
+                   {", ".join("r." + _q(x) for x in file_columns)}, NULL::VARCHAR AS raw_line
               FROM (SELECT _line, _reason FROM {_q(checked)} WHERE _reason <> '') c
               JOIN {_q(raw)} r ON r._line = c._line
+              {f"ASOF LEFT JOIN {_q(gaps)} gp ON c._line - {1 if source.header else 0} > gp.g" if gaps else ""}
             UNION ALL
             SELECT CAST(line AS BIGINT), reason, {null_cols}, raw_line FROM {_q(rejects)}"""
     )
@@ -745,9 +746,13 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def _read_raw(con, path: Path, source: _Source, raw: str, rejects: str, sheet) -> None:
-    """Materialise the file as text columns plus ``_line`` (1-based line in the file) in ``raw``,
-    and rows that could not even be split into fields in ``rejects`` (line, reason, raw_line)."""
+def _read_raw(con, path: Path, source: _Source, raw: str, rejects: str, sheet) -> str | None:
+    """Expose the file as text columns plus ``_line`` in ``raw``, and rows that could not even be
+    split into fields in ``rejects`` (line, reason, raw_line).
+
+    ``_line`` is the 1-based line in the file, except for delimited files with rejected lines:
+    then it is the record's position plus the header, and the returned relation name holds the
+    ``(g, before)`` gaps that turn it into the true line for quarantined rows."""
     p = _lit(str(path))
     empty_rejects = (
         f"CREATE OR REPLACE TEMP TABLE {_q(rejects)} AS SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, "
@@ -773,7 +778,7 @@ def _read_raw(con, path: Path, source: _Source, raw: str, rejects: str, sheet) -
         elif source.format == "whitespace":
             _read_whitespace(con, p, source, raw, rejects)
         else:
-            _read_delimited(con, p, source, raw, rejects)
+            return _read_delimited(con, p, source, raw, rejects)
     except duckdb.Error as err:
         msg = str(err).split("\n")[0]
         if "unicode" in msg.lower() or "utf" in msg.lower():
@@ -785,7 +790,7 @@ def _read_raw(con, path: Path, source: _Source, raw: str, rejects: str, sheet) -
         raise ContractError(f"File {_file_label(path)} could not be read as {source.format}: {err}") from None
 
 
-def _read_delimited(con, p: str, source: _Source, raw: str, rejects: str) -> None:
+def _read_delimited(con, p: str, source: _Source, raw: str, rejects: str) -> str | None:
     tag = raw.split("_")[1]
     rej_table, rej_scan = f"rej_errors_{tag}", f"rej_scans_{tag}"
     opts = (
@@ -808,30 +813,26 @@ def _read_delimited(con, p: str, source: _Source, raw: str, rejects: str) -> Non
                            TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT) AS found
                       FROM {_q(rej_table)}) GROUP BY line"""
     )
+    con.sql(f"DROP TABLE IF EXISTS {_q(rej_table)}")
+    con.sql(f"DROP TABLE IF EXISTS {_q(rej_scan)}")
     # DuckDB keeps file order; line numbers of parsed rows skip the header and rejected lines.
     reject_lines = np.sort(np.array([r[0] for r in con.sql(f"SELECT line FROM {_q(rejects)}").fetchall()], dtype="int64"))
     offset = 1 if source.header else 0
     cols = [c for c in con.sql(f"SELECT * FROM {_q(raw + '_body')} LIMIT 0").columns]
     col_sql = ", ".join(_q(c) for c in cols)
-    if len(reject_lines) == 0:
-        con.sql(
-            f"CREATE OR REPLACE TEMP VIEW {_q(raw)} AS SELECT rowid + 1 + {offset} AS _line, {col_sql} FROM {_q(raw + '_body')}"
-        )
-    else:
+    # Until a row fails a rule its line only orders rows, so parsed record k gets k + offset here;
+    # the few quarantined rows get their true line (past rejected lines) from the gaps table.
+    con.sql(
+        f"CREATE OR REPLACE TEMP VIEW {_q(raw)} AS SELECT rowid + 1 + {offset} AS _line, {col_sql} FROM {_q(raw + '_body')}"
+    )
+    if len(reject_lines):
         # Parsed row k (1-based) sits on line k + offset + #{rejected lines before it}.
         g = reject_lines - np.arange(1, len(reject_lines) + 1) - offset
         gaps = pd.DataFrame({"g": g, "before": np.arange(1, len(g) + 1, dtype="int64")})
         gaps = gaps.groupby("g", as_index=False)["before"].max()
         con.register(f"{raw}_gaps", gaps)
-        con.sql(
-            f"""CREATE OR REPLACE TEMP TABLE {_q(raw)} AS
-                SELECT b._k + {offset} + coalesce(gp.before, 0) AS _line, {', '.join('b.' + _q(c) for c in cols)}
-                  FROM (SELECT rowid + 1 AS _k, * FROM {_q(raw + '_body')}) b
-                  ASOF LEFT JOIN {_q(raw + '_gaps')} gp ON b._k > gp.g
-                 ORDER BY b._k"""
-        )
-    con.sql(f"DROP TABLE IF EXISTS {_q(rej_table)}")
-    con.sql(f"DROP TABLE IF EXISTS {_q(rej_scan)}")
+        return f"{raw}_gaps"
+    return None
 
 
 def _read_whitespace(con, p: str, source: _Source, raw: str, rejects: str) -> None:
