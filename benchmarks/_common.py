@@ -21,6 +21,7 @@ def transactions_parquet(rows: int, customers: int) -> Path:
     path = CACHE / f"tx_{rows}_{customers}.parquet"
     if not path.exists():
         con = duckdb.connect()
+        con.sql("SET enable_progress_bar = false")
         tmp = path.with_suffix(".tmp")
         con.sql(
             f"""COPY (SELECT 'C' || lpad(CAST(hash(i) % {customers} AS VARCHAR), 8, '0') AS customer_id,
@@ -41,6 +42,7 @@ def transactions_csv(rows: int, customers: int, defects: int = 1000) -> Path:
         src = transactions_parquet(rows, customers)
         tmp = path.with_suffix(".tmp")
         con = duckdb.connect()
+        con.sql("SET enable_progress_bar = false")
         con.sql(f"COPY (SELECT * FROM read_parquet('{src}')) TO '{tmp}' (HEADER, DELIMITER ',')")
         con.close()
         with open(tmp, "a", encoding="utf-8") as fh:
