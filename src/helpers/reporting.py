@@ -40,6 +40,9 @@ def write_json_atomic(path: Path, payload: Any) -> None:
     """Write JSON so that readers never see a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; reports are for others to read
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, indent=2, sort_keys=True, default=str)
@@ -86,14 +89,12 @@ def record_metric(name: str, value: Any) -> Any:
     return value
 
 
-def record_metrics(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def record_metrics(values: Mapping[str, Any], prefix: str = "") -> None:
     """Record several key figures (nested mappings become dotted names)."""
     path = run_dir() / METRICS_FILE
     current = _read_json(path)
-    flat = flatten(values, prefix)
-    current.update(flat)
+    current.update(flatten(values, prefix))
     write_json_atomic(path, current)
-    return flat
 
 
 def metrics() -> dict[str, Any]:
