@@ -1,0 +1,237 @@
+"""Benchmark: fitting the CLV models on a large simulated customer base.
+
+    python benchmarks/bench_clv_fit.py [--customers 1000000] [--repeats 3] [--seed 20240501]
+                                       [--baseline-python PATH] [--no-baseline] [--continuous]
+
+What it does
+------------
+1. Simulates ``--customers`` customers from the BG/NBD model with known parameters (CDNOW-like:
+   r=0.243, alpha=4.41, a=0.79, b=2.43, time unit = weeks). Customers join over six months and are
+   observed to a common end date, so T is 26-52 weeks; recency and T are recorded to the day (as a
+   summary of a real transaction log would be), i.e. multiples of 1/7 week.
+2. Writes the (frequency, recency, T) summary to a temporary CSV file that both sides read.
+3. Fits ``helpers.clv.BetaGeoModel`` (best wall-clock time of ``--repeats`` runs, fit call only)
+   and, in a subprocess with the baseline interpreter, lifetimes 0.11.3's ``BetaGeoFitter``
+   (one run, fit call only, default settings, one row per customer as a typical user would call it).
+4. Also times ``ParetoNBDModel`` on a Pareto/NBD-simulated base and ``GammaGammaModel`` on
+   simulated spend of the repeat buyers (ours only; reported, not compared).
+5. Prints a table and exits non-zero if the BG/NBD speed-up is below 10x (enforced for 1,000,000
+   customers or more; smaller runs are smoke tests) or any BG/NBD parameter differs from
+   lifetimes' by more than 1% (relative).
+
+The baseline interpreter
+------------------------
+lifetimes 0.11.3 does not install next to numpy 2 / pandas 3, so it runs in its own venv:
+
+    python3 -m venv .venv-bench
+    .venv-bench/bin/pip install lifetimes==0.11.3 "numpy<2" "pandas<2.2" "scipy<1.14"
+
+Pass its interpreter with ``--baseline-python`` or the ``CLV_BENCH_BASELINE_PYTHON`` environment
+variable; by default ``.venv-bench/bin/python`` at the repository root is used if it exists. Without
+it only our fits run (and the exit code does not check the speed-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from helpers.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel  # noqa: E402
+
+BG_TRUTH = {"r": 0.243, "alpha": 4.41, "a": 0.79, "b": 2.43}
+PARETO_TRUTH = {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
+GG_TRUTH = {"p": 6.25, "q": 3.74, "v": 15.44}
+MIN_SPEEDUP = 10.0
+REQUIREMENT_SIZE = 1_000_000  # the speed-up is required (and enforced) at this size and above
+MAX_REL_DIFF = 0.01
+
+BASELINE_SCRIPT = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+import pandas as pd
+from lifetimes import BetaGeoFitter
+d = pd.read_csv(sys.argv[1])
+t0 = time.perf_counter()
+m = BetaGeoFitter().fit(d["frequency"], d["recency"], d["T"])
+elapsed = time.perf_counter() - t0
+print(json.dumps({"seconds": elapsed, "params": {k: float(v) for k, v in m.params_.items()}}))
+"""
+
+
+def _days_grid(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    T_days = rng.integers(183, 366, n)  # joined over ~6 months, observed to a common end
+    return T_days, T_days / 7.0
+
+
+CONTINUOUS = False  # set by --continuous: keep exact (never tied) purchase times
+
+
+def _to_daily(t: np.ndarray, x: np.ndarray, T_days: np.ndarray) -> np.ndarray:
+    """Round a continuous last-purchase time (weeks) up to whole days, as a daily log would."""
+    if CONTINUOUS:
+        return np.where(x > 0, t, 0.0)
+    days = np.where(x > 0, np.clip(np.ceil(t * 7.0), 1, T_days), 0)
+    return days / 7.0
+
+
+def simulate_bgnbd(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    r, alpha, a, b = BG_TRUTH.values()
+    T_days, T = _days_grid(rng, n)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    k = rng.poisson(lam * T)  # purchase opportunities while the clock runs
+    x = np.minimum(k, rng.geometric(p))  # drop-out right after the N-th repeat purchase
+    tx = np.zeros(n)
+    pos = x > 0
+    tx[pos] = T[pos] * rng.beta(x[pos], k[pos] - x[pos] + 1)  # x-th of k uniform times
+    return pd.DataFrame({"frequency": x, "recency": _to_daily(tx, x, T_days), "T": T})
+
+
+def simulate_pareto(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    r, alpha, s, beta = PARETO_TRUTH.values()
+    T_days, T = _days_grid(rng, n)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    mu = rng.gamma(s, 1.0 / beta, n)
+    active = np.minimum(rng.exponential(1.0 / mu), T)
+    x = rng.poisson(lam * active)
+    tx = np.zeros(n)
+    pos = x > 0
+    tx[pos] = active[pos] * rng.random(int(pos.sum())) ** (1.0 / x[pos])
+    return pd.DataFrame({"frequency": x, "recency": _to_daily(tx, x, T_days), "T": T})
+
+
+def simulate_spend(frequency: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p, q, v = GG_TRUTH.values()
+    nu = rng.gamma(q, 1.0 / v, frequency.size)
+    return np.round(rng.gamma(p * frequency, 1.0 / nu) / frequency, 2).clip(0.01)
+
+
+def best_time(fn, repeats: int) -> tuple[float, object]:
+    best, out = np.inf, None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def find_baseline(arg: str | None) -> str | None:
+    cand = arg or os.environ.get("CLV_BENCH_BASELINE_PYTHON")
+    if cand:
+        return cand
+    default = ROOT / ".venv-bench" / "bin" / "python"
+    return str(default) if default.exists() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--repeats", type=int, default=3, help="runs of our fits (best time is reported)")
+    ap.add_argument("--seed", type=int, default=20240501)
+    ap.add_argument("--baseline-python", default=None, help="interpreter with lifetimes 0.11.3")
+    ap.add_argument("--no-baseline", action="store_true", help="skip the lifetimes comparison")
+    ap.add_argument(
+        "--continuous",
+        action="store_true",
+        help="exact purchase times (no two customers share a summary): the worst case for our "
+        "aggregation; informative only, the requirement is stated for day-resolution data",
+    )
+    args = ap.parse_args(argv)
+    global CONTINUOUS
+    CONTINUOUS = args.continuous
+    n = args.customers
+
+    print(f"Simulating {n:,} BG/NBD customers (truth {BG_TRUTH}), weekly units at daily resolution")
+    bg_data = simulate_bgnbd(n, args.seed)
+    baseline = None if args.no_baseline else find_baseline(args.baseline_python)
+
+    with tempfile.TemporaryDirectory(prefix="clv_bench_") as tmp:
+        path = Path(tmp) / "bgnbd_summary.csv"
+        bg_data.to_csv(path, index=False)
+        shared = pd.read_csv(path)  # both sides fit exactly what is in the file
+        f, r, T = shared["frequency"], shared["recency"], shared["T"]
+
+        t_bg, bg = best_time(lambda: BetaGeoModel().fit(f, r, T), args.repeats)
+        lt = None
+        if baseline is None:
+            print(
+                "\nNo baseline interpreter: lifetimes not run. To compare, create it with\n"
+                "    python3 -m venv .venv-bench && .venv-bench/bin/pip install lifetimes==0.11.3 "
+                '"numpy<2" "pandas<2.2" "scipy<1.14"\n'
+                "and pass --baseline-python .venv-bench/bin/python (or set CLV_BENCH_BASELINE_PYTHON)."
+            )
+        else:
+            print(f"Running lifetimes 0.11.3 BetaGeoFitter with {baseline} ...", flush=True)
+            proc = subprocess.run(
+                [baseline, "-c", BASELINE_SCRIPT, str(path)], capture_output=True, text=True
+            )
+            if proc.returncode != 0:
+                print(proc.stderr[-3000:], file=sys.stderr)
+                print("baseline run failed", file=sys.stderr)
+                return 2
+            lt = json.loads(proc.stdout.strip().splitlines()[-1])
+
+    pn_data = simulate_pareto(n, args.seed + 1)
+    t_pn, pn = best_time(
+        lambda: ParetoNBDModel().fit(pn_data["frequency"], pn_data["recency"], pn_data["T"]), args.repeats
+    )
+    rep = bg_data[bg_data["frequency"] > 0]
+    spend = simulate_spend(rep["frequency"].to_numpy(), args.seed + 2)
+    t_gg, gg = best_time(lambda: GammaGammaModel().fit(rep["frequency"], spend), args.repeats)
+
+    print(f"\n== BG/NBD, {n:,} customers ({bg_data.drop_duplicates().shape[0]:,} distinct summaries) ==")
+    rows = []
+    for k in BG_TRUTH:
+        row = {"param": k, "truth": BG_TRUTH[k], "ours": bg.params_[k], "ours_se": bg.standard_errors_[k]}
+        if lt is not None:
+            row["lifetimes"] = lt["params"][k]
+            row["rel_diff"] = abs(bg.params_[k] - lt["params"][k]) / abs(lt["params"][k])
+        rows.append(row)
+    print(pd.DataFrame(rows).to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    status = 0
+    print(f"\n{'fit':<34}{'seconds':>10}")
+    if lt is not None:
+        ratio = lt["seconds"] / t_bg
+        max_diff = max(r_["rel_diff"] for r_ in rows)
+        print(f"{'lifetimes 0.11.3 BetaGeoFitter':<34}{lt['seconds']:>10.3f}")
+    print(f"{'helpers.clv BetaGeoModel (best)':<34}{t_bg:>10.3f}")
+    if lt is not None:
+        print(f"{'speed-up':<34}{ratio:>9.1f}x   (required >= {MIN_SPEEDUP:.0f}x)")
+        print(f"{'max relative parameter difference':<34}{max_diff:>10.2e}   (required <= {MAX_REL_DIFF:.0%})")
+        if ratio < MIN_SPEEDUP and n >= REQUIREMENT_SIZE and not CONTINUOUS:
+            print("FAIL: speed-up below requirement")
+            status = 1
+        elif ratio < MIN_SPEEDUP:
+            print(
+                f"(speed-up requirement applies to day-resolution data with >= {REQUIREMENT_SIZE:,} "
+                "customers; not enforced here)"
+            )
+        if max_diff > MAX_REL_DIFF:
+            print("FAIL: parameters differ from lifetimes by more than 1%")
+            status = 1
+    print(f"{'helpers.clv ParetoNBDModel (best)':<34}{t_pn:>10.3f}   {n:,} customers; "
+          + ", ".join(f"{k}={v:.4g}" for k, v in pn.params_.items()) + f"  (truth {PARETO_TRUTH})")
+    print(f"{'helpers.clv GammaGammaModel (best)':<34}{t_gg:>10.3f}   {len(rep):,} repeat buyers; "
+          + ", ".join(f"{k}={v:.4g}" for k, v in gg.params_.items()) + f"  (truth {GG_TRUTH})")
+    if status == 0 and lt is not None:
+        print("\nOK: requirement met")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
