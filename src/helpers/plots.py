@@ -77,10 +77,21 @@ def line(frame: pd.DataFrame, x: str, ys: Sequence[str] | str, *, title: str, xl
     return _finish(ax, title, xlabel, ylabel)
 
 
-def heatmap(frame: pd.DataFrame, *, title: str, xlabel: str, ylabel: str, fmt: str = ".0%", cmap: str = "Blues", colorbar_label: str = ""):
-    """Annotated heat map of a small matrix (e.g. cohort retention)."""
+def heatmap(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    fmt: str = ".0%",
+    cmap: str = "Blues",
+    colorbar_label: str = "",
+    vmax: float | None = None,
+):
+    """Annotated heat map of a small matrix (e.g. cohort retention); ``vmax`` caps the colour
+    scale so that one large column (month 0 = 100 %) does not wash out the rest."""
     fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * frame.shape[1] + 2), max(3.5, 0.35 * frame.shape[0] + 1.5)))
-    sns.heatmap(frame, annot=frame.shape[1] <= 20, fmt=fmt, cmap=cmap, ax=ax, cbar_kws={"label": colorbar_label}, annot_kws={"size": 7})
+    sns.heatmap(frame, annot=frame.shape[1] <= 20, fmt=fmt, cmap=cmap, ax=ax, vmax=vmax, cbar_kws={"label": colorbar_label}, annot_kws={"size": 7})
     return _finish(ax, title, xlabel, ylabel)
 
 

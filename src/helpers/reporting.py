@@ -133,8 +133,19 @@ def key_figures(figures: Mapping[str, str]) -> "HTML":
     return HTML(f'<div class="wb-cards">{cards}</div>')
 
 
-def table(frame, decimals: int | Mapping[str, int] = 2, *, percent: Sequence[str] = (), index: bool = False, max_rows: int = 50):
-    """A rounded, readable HTML table (numbers with thousands separators, percentages marked)."""
+def table(
+    frame,
+    decimals: int | Mapping[str, int] = 2,
+    *,
+    percent: Sequence[str] = (),
+    index: bool = False,
+    max_rows: int = 50,
+    labels: Mapping[str, str] | None = None,
+):
+    """A rounded, readable HTML table (numbers with thousands separators, percentages marked).
+
+    Column names are shown as words (``share_of_value_pct`` -> ``share of value pct``) unless
+    ``labels`` gives them a better name."""
     import pandas as pd
     from IPython.display import HTML
 
@@ -152,6 +163,8 @@ def table(frame, decimals: int | Mapping[str, int] = 2, *, percent: Sequence[str
             df[col] = series.map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
         elif pd.api.types.is_datetime64_any_dtype(series):
             df[col] = series.dt.strftime("%Y-%m-%d")
+    labels = dict(labels or {})
+    df.columns = [labels.get(c, str(c).replace("_", " ")) for c in df.columns]
     html = df.to_html(index=index, classes="wb-table", border=0, na_rep="", escape=True)
     more = len(frame) - len(df)
     if more > 0:

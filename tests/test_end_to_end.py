@@ -1,0 +1,87 @@
+"""Every report in reports.yaml, run by the workbench on the bundled data in a temporary
+directory, as `make reports` does: this is how CI re-runs every notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = yaml.safe_load((ROOT / "reports.yaml").read_text())["runs"]
+
+
+@pytest.fixture(scope="session")
+def reports(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "--output-dir", str(out), "--jobs", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200, env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB"},
+    )
+    return out, proc
+
+
+@pytest.mark.slow
+def test_every_report_runs_and_the_index_lists_it(reports):
+    out, proc = reports
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    index = (out / "index.html").read_text()
+    for run in RUNS:
+        folder = out / run["name"]
+        assert (folder / "report.html").stat().st_size > 10_000, run["name"]
+        assert (folder / "notebook.ipynb").exists() and (folder / "metrics.json").exists()
+        assert f'{run["name"]}/report.html' in index
+
+
+@pytest.mark.slow
+def test_reports_are_offline_and_hide_code(reports):
+    out, _ = reports
+    for run in RUNS:
+        html = (out / run["name"] / "report.html").read_text()
+        external = re.findall(r'(?:src|href)\s*=\s*["\']\s*(?:https?:)?//', html, flags=re.I)
+        assert not external, (run["name"], external[:3])
+        assert "@import url(http" not in html
+        assert "contracts.load(" not in html and "rep.record_metrics(" not in html, run["name"]
+
+
+@pytest.mark.slow
+def test_row_accounting_adds_up_in_every_report(reports):
+    out, _ = reports
+    for run in RUNS:
+        metrics = json.loads((out / run["name"] / "metrics.json").read_text())
+        reads = {k[: -len(".read")] for k in metrics if k.startswith("rows.") and k.endswith(".read")}
+        assert reads, run["name"]
+        for prefix in reads:
+            assert metrics[f"{prefix}.read"] == metrics[f"{prefix}.accepted"] + metrics[f"{prefix}.quarantined"]
+
+
+@pytest.mark.slow
+def test_messy_export_quarantine_file_and_clv_outputs(reports):
+    out, _ = reports
+    q = pd.read_csv(out / "data-quality-messy-export" / "quarantine" / "input_file.csv", dtype=str)
+    assert len(q) == 30 and q["reason"].notna().all() and q["line"].notna().all()
+    clv = json.loads((out / "clv-cdnow" / "metrics.json").read_text())
+    assert clv["customers"] == 2357 and clv["holdout.actual_repeat_transactions"] == 1882
+    assert clv["bgnbd.r"] == pytest.approx(0.2426, abs=1e-4)
+    customers = pd.read_csv(out / "clv-cdnow" / "customers.csv")
+    assert list(customers.columns) == ["customer_id", "frequency", "recency", "T", "monetary", "p_alive",
+                                       "expected_purchases", "clv", "value_tier"]
+    synth = json.loads((out / "clv-synthetic-export" / "metrics.json").read_text())
+    assert synth["rows.transactions.quarantined"] == 30 and synth["transactions.negative_rows"] > 0
+
+
+@pytest.mark.slow
+def test_a_second_run_skips_everything(reports):
+    out, _ = reports
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "--output-dir", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("skipped") >= len(RUNS), proc.stdout
