@@ -48,6 +48,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from helpers import synth
 from helpers.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel  # noqa: E402
 
 BG_TRUTH = {"r": 0.243, "alpha": 4.41, "a": 0.79, "b": 2.43}
@@ -87,38 +88,20 @@ def _to_daily(t: np.ndarray, x: np.ndarray, T_days: np.ndarray) -> np.ndarray:
 
 
 def simulate_bgnbd(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    r, alpha, a, b = BG_TRUTH.values()
-    T_days, T = _days_grid(rng, n)
-    lam = rng.gamma(r, 1.0 / alpha, n)
-    p = rng.beta(a, b, n)
-    k = rng.poisson(lam * T)  # purchase opportunities while the clock runs
-    x = np.minimum(k, rng.geometric(p))  # drop-out right after the N-th repeat purchase
-    tx = np.zeros(n)
-    pos = x > 0
-    tx[pos] = T[pos] * rng.beta(x[pos], k[pos] - x[pos] + 1)  # x-th of k uniform times
-    return pd.DataFrame({"frequency": x, "recency": _to_daily(tx, x, T_days), "T": T})
+    T_days, T = _days_grid(np.random.default_rng(seed + 100), n)
+    d = synth.simulate_bgnbd_summary(n, *BG_TRUTH.values(), seed=seed, T=T)
+    return d.assign(recency=_to_daily(d["recency"].to_numpy(), d["frequency"].to_numpy(), T_days))
 
 
 def simulate_pareto(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    r, alpha, s, beta = PARETO_TRUTH.values()
-    T_days, T = _days_grid(rng, n)
-    lam = rng.gamma(r, 1.0 / alpha, n)
-    mu = rng.gamma(s, 1.0 / beta, n)
-    active = np.minimum(rng.exponential(1.0 / mu), T)
-    x = rng.poisson(lam * active)
-    tx = np.zeros(n)
-    pos = x > 0
-    tx[pos] = active[pos] * rng.random(int(pos.sum())) ** (1.0 / x[pos])
-    return pd.DataFrame({"frequency": x, "recency": _to_daily(tx, x, T_days), "T": T})
+    T_days, T = _days_grid(np.random.default_rng(seed + 100), n)
+    d = synth.simulate_pareto_nbd_summary(n, *PARETO_TRUTH.values(), seed=seed, T=T)
+    return d.assign(recency=_to_daily(d["recency"].to_numpy(), d["frequency"].to_numpy(), T_days))
 
 
 def simulate_spend(frequency: np.ndarray, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    p, q, v = GG_TRUTH.values()
-    nu = rng.gamma(q, 1.0 / v, frequency.size)
-    return np.round(rng.gamma(p * frequency, 1.0 / nu) / frequency, 2).clip(0.01)
+    spend = synth.simulate_gamma_gamma_spend(frequency, *GG_TRUTH.values(), seed=seed)
+    return np.round(spend, 2).clip(0.01)
 
 
 def best_time(fn, repeats: int) -> tuple[float, object]:

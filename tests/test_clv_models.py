@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from scipy import integrate, special
 
+from helpers import synth
 from helpers.clv import (
     BetaGeoModel,
     GammaGammaModel,
@@ -59,37 +60,18 @@ def gg(cdnow: pd.DataFrame) -> GammaGammaModel:
 
 def simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, seed: int):
     """BG/NBD customers observed for T in [26, 52] weeks (continuous time)."""
-    rng = np.random.default_rng(seed)
-    T = rng.uniform(26.0, 52.0, n)
-    lam = rng.gamma(r, 1.0 / alpha, n)
-    p = rng.beta(a, b, n)
-    k = rng.poisson(lam * T)  # Poisson purchase opportunities in (0, T]
-    x = np.minimum(k, rng.geometric(p))  # drop-out right after the N-th repeat purchase
-    tx = np.zeros(n)
-    pos = x > 0
-    tx[pos] = T[pos] * rng.beta(x[pos], k[pos] - x[pos] + 1)  # x-th smallest of k uniforms
-    return x, tx, T
+    d = synth.simulate_bgnbd_summary(n, r, alpha, a, b, seed=seed)
+    return d["frequency"].to_numpy(), d["recency"].to_numpy(), d["T"].to_numpy()
 
 
 def simulate_pareto(n: int, r: float, alpha: float, s: float, beta: float, seed: int):
-    rng = np.random.default_rng(seed)
-    T = rng.uniform(26.0, 52.0, n)
-    lam = rng.gamma(r, 1.0 / alpha, n)
-    mu = rng.gamma(s, 1.0 / beta, n)
-    active = np.minimum(rng.exponential(1.0 / mu), T)
-    x = rng.poisson(lam * active)
-    tx = np.zeros(n)
-    pos = x > 0
-    tx[pos] = active[pos] * rng.random(int(pos.sum())) ** (1.0 / x[pos])  # max of x uniforms
-    return x, tx, T
+    d = synth.simulate_pareto_nbd_summary(n, r, alpha, s, beta, seed=seed)
+    return d["frequency"].to_numpy(), d["recency"].to_numpy(), d["T"].to_numpy()
 
 
 def simulate_gamma_gamma(n: int, p: float, q: float, v: float, seed: int):
-    rng = np.random.default_rng(seed)
-    nu = rng.gamma(q, 1.0 / v, n)
-    x = 1 + rng.poisson(2.0, n)
-    mean_spend = rng.gamma(p * x, 1.0 / nu) / x  # mean of x Gamma(p, nu) transactions
-    return x, mean_spend
+    x = 1 + np.random.default_rng(seed + 1000).poisson(2.0, n)
+    return x, synth.simulate_gamma_gamma_spend(x, p, q, v, seed=seed)
 
 
 def bgnbd_eq10(params: dict, t, x, tx, T):

@@ -390,3 +390,18 @@ def test_write_frame_quotes_text_only_when_needed_and_writes_xlsx(tmp_path):
     assert xl["path"].tolist() == j["path"].tolist() and (xl["conversions"] == j["conversions"]).all()
     with pytest.raises(ValueError, match="format"):
         synth.write_frame(f, tmp_path / "q.json")
+
+
+def test_bgnbd_summary_simulator_matches_the_closed_form_mean():
+    truth = dict(r=0.25, alpha=4.0, a=0.8, b=2.5)
+    d = synth.simulate_bgnbd_summary(40_000, **truth, seed=5, T=39.0)
+    expected = float(synth.bgnbd_expected_repeats(39.0, **truth))
+    se = d["frequency"].std() / np.sqrt(len(d))
+    assert abs(d["frequency"].mean() - expected) < 4 * se
+    assert (d["recency"] <= d["T"]).all() and (d.loc[d["frequency"] == 0, "recency"] == 0).all()
+
+
+def test_gamma_gamma_spend_simulator_has_the_population_mean():
+    x = np.full(50_000, 3)
+    spend = synth.simulate_gamma_gamma_spend(x, p=6.0, q=4.0, v=15.0, seed=2)
+    assert spend.mean() == pytest.approx(6.0 * 15.0 / (4.0 - 1.0), rel=0.03)

@@ -1315,3 +1315,57 @@ def write_messy_transactions(path: str | os.PathLike, rows: int = 20_000, seed: 
         "zero_value": int(data.truth["n_zero_value"]),
         "truth": data.truth,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Customer summaries straight from the models (no transaction log): for fitting tests and benchmarks
+
+
+def _observation_lengths(rng: np.random.Generator, n: int, T) -> np.ndarray:
+    if T is None:
+        return rng.uniform(26.0, 52.0, n)
+    T = np.broadcast_to(np.asarray(T, dtype=float), (n,)).copy()
+    return T
+
+
+def simulate_bgnbd_summary(n: int, r: float, alpha: float, a: float, b: float, seed: int = 0, T=None) -> pd.DataFrame:
+    """``frequency, recency, T`` of ``n`` BG/NBD customers in continuous time.
+
+    ``T``: observation length per customer (time units; default uniform on 26-52). Purchases
+    arrive at rate lambda ~ Gamma(r, rate alpha); after each repeat purchase the customer drops
+    out with probability p ~ Beta(a, b).
+    """
+    rng = np.random.default_rng(seed)
+    T = _observation_lengths(rng, n, T)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    p = rng.beta(a, b, n)
+    k = rng.poisson(lam * T)  # purchase opportunities in (0, T] had the customer stayed
+    x = np.minimum(k, rng.geometric(p))  # drop-out right after the N-th repeat purchase
+    tx = np.zeros(n)
+    pos = x > 0
+    tx[pos] = T[pos] * rng.beta(x[pos], k[pos] - x[pos] + 1)  # x-th smallest of k uniform times
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": T})
+
+
+def simulate_pareto_nbd_summary(n: int, r: float, alpha: float, s: float, beta: float, seed: int = 0, T=None) -> pd.DataFrame:
+    """``frequency, recency, T`` of ``n`` Pareto/NBD customers in continuous time: purchase rate
+    lambda ~ Gamma(r, rate alpha), exponential lifetime with rate mu ~ Gamma(s, rate beta)."""
+    rng = np.random.default_rng(seed)
+    T = _observation_lengths(rng, n, T)
+    lam = rng.gamma(r, 1.0 / alpha, n)
+    mu = rng.gamma(s, 1.0 / beta, n)
+    active = np.minimum(rng.exponential(1.0 / mu), T)
+    x = rng.poisson(lam * active)
+    tx = np.zeros(n)
+    pos = x > 0
+    tx[pos] = active[pos] * rng.random(int(pos.sum())) ** (1.0 / x[pos])  # latest of x uniform times
+    return pd.DataFrame({"frequency": x, "recency": tx, "T": T})
+
+
+def simulate_gamma_gamma_spend(frequency, p: float, q: float, v: float, seed: int = 0) -> np.ndarray:
+    """Mean spend per transaction of customers with ``frequency`` transactions each (> 0), under
+    Gamma-Gamma: each spend ~ Gamma(p, rate nu), nu ~ Gamma(q, rate v)."""
+    rng = np.random.default_rng(seed)
+    x = np.asarray(frequency, dtype=float)
+    nu = rng.gamma(q, 1.0 / v, x.size)
+    return rng.gamma(p * x, 1.0 / nu) / x  # the mean of x Gamma(p, nu) draws
