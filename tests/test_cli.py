@@ -11,17 +11,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from notebook_factory import write_nb
+
 from helpers import cli
 
 BIN = Path(sys.executable).parent
-
-
-def write_nb(path: Path, cells) -> Path:
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 PARAMS_NB = [

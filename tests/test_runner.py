@@ -19,6 +19,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from notebook_factory import write_nb
+
 from helpers import runner
 from helpers.runner import Parameter, RunOptions, WorkbenchError
 
@@ -30,14 +32,6 @@ EXTERNAL_URL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']?\s*|@import\s+(?:url\
 
 def params_cell(source: str):
     return new_code_cell(source, metadata={"tags": ["parameters"]})
-
-
-def write_nb(path: Path, cells) -> Path:
-    nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 def good_notebook(path: Path) -> Path:
