@@ -163,6 +163,9 @@ def table(
             df[col] = series.map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
         elif pd.api.types.is_datetime64_any_dtype(series):
             df[col] = series.dt.strftime("%Y-%m-%d")
+        elif series.dtype == object:
+            d = decimals.get(col, 2) if isinstance(decimals, Mapping) else decimals
+            df[col] = series.map(lambda v, d=d: _cell(v, d))
     labels = dict(labels or {})
     df.columns = [labels.get(c, str(c).replace("_", " ")) for c in df.columns]
     html = df.to_html(index=index, classes="wb-table", border=0, na_rep="", escape=True)
@@ -170,6 +173,27 @@ def table(
     if more > 0:
         html += f'<p class="wb-note">… and {more:,} more rows.</p>'
     return HTML(html)
+
+
+def _cell(value, decimals: int) -> str:
+    """One value of a mixed column as text: blanks for missing, dates without midnight times."""
+    import datetime as _dt
+
+    import pandas as pd
+
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+        return ""
+    if isinstance(value, (pd.Timestamp, _dt.datetime)):
+        return value.strftime("%Y-%m-%d") if value.time() == _dt.time(0) else value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, _dt.date):
+        return value.isoformat()
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        return f"{value:,.{decimals}f}"
+    return str(value)
 
 
 def say(text: str):
