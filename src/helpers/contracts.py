@@ -75,13 +75,6 @@ class Contract:
     keep_extra: bool = True
     unique: str | None = None
 
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
-    @property
-    def required(self) -> list[str]:
-        return [f.name for f in self.fields if f.required]
-
 
 CONTRACTS: dict[str, Contract] = {
     "transactions": Contract(

@@ -88,19 +88,15 @@ def monthly_counts(table: ibis.Table, date_col: str) -> pd.DataFrame:
     return out
 
 
-def _histogram_expr(table: ibis.Table, column: str, lo: float, hi: float, bins: int) -> ibis.Table:
+@portable(_EXAMPLE)
+def histogram_expr(table: ibis.Table, column: str = "amount", lo: float = 0.0, hi: float = 100.0, bins: int = 30):
+    """Counts of ``column`` in ``bins`` equal-width bins between ``lo`` and ``hi`` (higher values in the last)."""
     present = table.filter(table[column].notnull())
     col = present[column].cast("float64")
     width = (hi - lo) / bins if hi > lo else 1.0
     idx = ((col - lo) / width).floor().cast("int64")
     idx = ibis.ifelse(idx >= bins, bins - 1, idx).name("bin")
     return present.group_by(idx).aggregate(rows=present.count()).order_by("bin")
-
-
-@portable(_EXAMPLE)
-def histogram_expr(table: ibis.Table, column: str = "amount", lo: float = 0.0, hi: float = 100.0, bins: int = 30):
-    """Counts of ``column`` in ``bins`` equal-width bins between ``lo`` and ``hi``."""
-    return _histogram_expr(table, column, lo, hi, bins)
 
 
 def histogram(table: ibis.Table, column: str, bins: int = 30, clip_quantile: float | None = 0.99) -> pd.DataFrame:

@@ -207,14 +207,6 @@ def fmt_int(value) -> str:
     return f"{int(value):,}"
 
 
-def fmt_money(value, currency: str = "$") -> str:
-    return f"{currency}{value:,.0f}" if abs(value) >= 100 else f"{currency}{value:,.2f}"
-
-
-def fmt_pct(value, decimals: int = 1) -> str:
-    return f"{100 * value:.{decimals}f} %"
-
-
 def write_table(frame, filename: str, index: bool = False) -> Path:
     """Write a CSV next to the report (atomically) and return its path."""
     path = run_dir() / filename

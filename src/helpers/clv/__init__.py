@@ -4,6 +4,7 @@ See :mod:`helpers.clv.models` for the data conventions (frequency = repeat purch
 T measured from each customer's first purchase, in one time unit).
 """
 
+from . import models
 from .models import (
     BetaGeoModel,
     GammaGammaModel,
@@ -14,12 +15,4 @@ from .models import (
     gamma_gamma_independence,
 )
 
-__all__ = [
-    "BetaGeoModel",
-    "GammaGammaModel",
-    "IndependenceCheck",
-    "ModelFitError",
-    "ParetoNBDModel",
-    "customer_lifetime_value",
-    "gamma_gamma_independence",
-]
+__all__ = list(models.__all__)

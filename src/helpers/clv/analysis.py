@@ -201,7 +201,9 @@ class ChurnClassifier:
             max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed, early_stopping=False
         )
 
-    def fit(self, summary: pd.DataFrame, baseline_score: Sequence[float] | None = None) -> "ChurnClassifier":
+    def fit(
+        self, summary: pd.DataFrame, baseline_score: Sequence[float] | None = None, baseline_label: str = "baseline"
+    ) -> "ChurnClassifier":
         X = churn_features(summary)
         y = (summary["frequency_holdout"].to_numpy() == 0).astype(int)
         if y.min() == y.max():
@@ -211,6 +213,7 @@ class ChurnClassifier:
         self.oof_proba_ = cross_val_predict(self._estimator(), X, y, cv=cv, method="predict_proba")[:, 1]
         self.y_ = y
         self.baseline_score_ = None if baseline_score is None else np.asarray(baseline_score, dtype=float)
+        self.baseline_label_ = baseline_label
         self.auc_ = float(roc_auc_score(y, self.oof_proba_))
         self.baseline_auc_ = float(roc_auc_score(y, np.asarray(baseline_score))) if baseline_score is not None else None
         self.model_ = self._estimator().fit(X, y)
@@ -221,15 +224,22 @@ class ChurnClassifier:
         """P(no purchase in a period as long as the holdout) per customer."""
         return self.model_.predict_proba(churn_features(summary))[:, 1]
 
+    def _scores(self) -> dict[str, np.ndarray]:
+        scores = {"classifier": self.oof_proba_}
+        if self.baseline_score_ is not None:
+            scores[self.baseline_label_] = self.baseline_score_
+        return scores
+
+    def aucs(self) -> dict[str, float]:
+        """ROC AUC of the out-of-fold classifier and of the baseline, keyed by their labels."""
+        return {"classifier": self.auc_, **({self.baseline_label_: self.baseline_auc_} if self.baseline_auc_ is not None else {})}
+
     def roc_curves(self) -> dict[str, pd.DataFrame]:
-        """ROC curves of the out-of-fold classifier scores and of the baseline score."""
+        """ROC curves of the out-of-fold classifier scores and of the baseline score, keyed like ``aucs()``."""
         from sklearn.metrics import roc_curve
 
         out = {}
-        scores = {"classifier": self.oof_proba_}
-        if self.baseline_score_ is not None:
-            scores["baseline"] = self.baseline_score_
-        for name, score in scores.items():
+        for name, score in self._scores().items():
             fpr, tpr, _ = roc_curve(self.y_, score)
             out[name] = pd.DataFrame({"false_positive_rate": fpr, "true_positive_rate": tpr})
         return out

@@ -87,7 +87,17 @@ _FIT_ADVICE = (
 _WARM_START_MIN_CUSTOMERS = 200_000
 _WARM_START_SIZE = 50_000
 
-_DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
+DAYS_PER_UNIT = {"D": 1.0, "W": 7.0, "M": 365.25 / 12.0, "Y": 365.25}
+_UNIT_NAMES = {"D": "days", "W": "weeks", "M": "months", "Y": "years"}
+
+
+def days_per_unit(time_unit: str, allowed: Sequence[str] = tuple(DAYS_PER_UNIT)) -> float:
+    """Days in one ``time_unit`` (D, W, M = 365.25/12 days, Y = 365.25 days); ``allowed`` narrows the choice."""
+    unit = str(time_unit).upper()
+    if unit not in allowed:
+        names = " or ".join(f"'{u}' ({_UNIT_NAMES[u]})" for u in allowed)
+        raise ValueError(f"time_unit must be {names}, not {time_unit!r}")
+    return DAYS_PER_UNIT[unit]
 _Z95 = 1.959963984540054
 
 
@@ -1437,15 +1447,13 @@ def customer_lifetime_value(
     (days), 'M' (months of 365.25/12 days) or 'Y' (years of 365.25 days). Returns an array (or a
     Series aligned with the inputs if any input is a Series), in the currency of ``monetary``.
     """
-    if time_unit not in _DAYS_PER_UNIT:
-        raise ValueError(f"time_unit must be one of {sorted(_DAYS_PER_UNIT)} (got {time_unit!r})")
     if int(horizon_months) != horizon_months or horizon_months < 1:
         raise ValueError("horizon_months must be a whole number >= 1")
     if not (np.isfinite(discount_rate) and discount_rate > -1):
         raise ValueError("discount_rate must be a finite number > -1 (annual rate, e.g. 0.10)")
     if not np.isfinite(margin):
         raise ValueError("margin must be finite")
-    month = (365.25 / 12.0) / _DAYS_PER_UNIT[time_unit]
+    month = days_per_unit("M") / days_per_unit(time_unit)
     x, tx, TT = _validate_rfm(frequency, recency, T)
     spend = np.asarray(spend_model.expected_spend(x, _to_float_array("monetary", monetary)), dtype=float)
     total = np.zeros(x.size)

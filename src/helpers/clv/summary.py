@@ -26,10 +26,10 @@ from datetime import date
 import ibis
 import pandas as pd
 
+from helpers.clv.models import days_per_unit
 from helpers.engine import portable
 
 TX_SCHEMA = {"customer_id": "string", "date": "date", "amount": "float64"}
-DAYS_PER_UNIT = {"W": 7.0, "D": 1.0}
 SUMMARY_DTYPES = {
     "customer_id": "string",
     "first_purchase": "datetime64[ns]",
@@ -43,11 +43,11 @@ SUMMARY_DTYPES = {
 }
 
 
+SUMMARY_UNITS = ("W", "D")  # the units a transaction-log summary is measured in
+
+
 def _days_per_unit(time_unit: str) -> float:
-    try:
-        return DAYS_PER_UNIT[time_unit.upper()]
-    except KeyError:
-        raise ValueError(f"time_unit must be 'W' (weeks) or 'D' (days), not {time_unit!r}") from None
+    return days_per_unit(time_unit, SUMMARY_UNITS)
 
 
 def _as_date(value) -> ibis.Value | None:
@@ -79,10 +79,20 @@ def customer_summary_expr(
     ``calibration_end`` defaults to the last date in the data; ``observation_end`` to the
     calibration end (no holdout).
     """
+    every = _every_customer_expr(table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col)
+    return every.filter(every.first_purchase <= _calibration_end(table, calibration_end, date_col))
+
+
+def _calibration_end(table: ibis.Table, calibration_end, date_col: str):
+    return _as_date(calibration_end) if calibration_end is not None else table[date_col].cast("date").max()
+
+
+def _every_customer_expr(table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col):
+    """The summary's columns for every customer in the log, including those first seen after the
+    calibration end (whose calibration columns are meaningless: the callers drop them)."""
     unit = _days_per_unit(time_unit)
     days = purchase_days_expr(table, customer_col, date_col, amount_col)
-    last_date = table[date_col].cast("date").max()
-    cal = _as_date(calibration_end) if calibration_end is not None else last_date
+    cal = _calibration_end(table, calibration_end, date_col)
     obs = _as_date(observation_end) if observation_end is not None else cal
     in_cal = days.date <= cal
     in_hold = (days.date > cal) & (days.date <= obs)
@@ -95,7 +105,6 @@ def customer_summary_expr(
         frequency_holdout=in_hold.cast("int64").sum(),
         holdout_spend=days.amount.sum(where=in_hold),
     )
-    per = per.filter(per.first_purchase <= cal)
     frequency = (per.cal_days - 1).cast("int64")
     repeat_spend = per.cal_spend - per.first_spend
     return per.select(
@@ -116,7 +125,6 @@ def customer_summary_expr(
 @portable(TX_SCHEMA)
 def transaction_checks_expr(
     table: ibis.Table,
-    calibration_end: str | date | None = None,
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
@@ -203,19 +211,19 @@ def customer_summary(
     amount_col: str = "amount",
 ) -> SummaryResult:
     """Run the summary expressions on the table's engine and return small pandas tables."""
-    checks = transaction_checks_expr(table, calibration_end, customer_col, date_col, amount_col).execute().iloc[0]
+    checks = transaction_checks_expr(table, customer_col, date_col, amount_col).execute().iloc[0]
     last = pd.Timestamp(checks["last_date"])
     cal = pd.Timestamp(calibration_end) if calibration_end is not None else last
     obs = pd.Timestamp(observation_end) if observation_end is not None else cal
     if obs < cal:
         raise ValueError(f"observation_end ({obs.date()}) is before calibration_end ({cal.date()}).")
-    expr = customer_summary_expr(table, cal, obs, time_unit, customer_col, date_col, amount_col)
-    summary = expr.to_pyarrow().to_pandas()
-    summary = summary.astype({k: v for k, v in SUMMARY_DTYPES.items() if k in summary.columns})
+    # one pass over the log: every customer, then those first seen after calibration counted and dropped
+    every = _every_customer_expr(table, cal, obs, time_unit, customer_col, date_col, amount_col)
+    summary = every.to_pyarrow().to_pandas()
+    first_seen_late = pd.to_datetime(summary["first_purchase"]) > cal
+    late = int(first_seen_late.sum())
+    summary = summary[~first_seen_late].astype({k: v for k, v in SUMMARY_DTYPES.items() if k in summary.columns})
     summary = summary.sort_values("customer_id", ignore_index=True)
-    first_days = purchase_days_expr(table, customer_col, date_col, amount_col)
-    firsts = first_days.group_by("customer_id").aggregate(first=first_days.date.min())
-    late = int(firsts.filter(firsts.first > _as_date(cal)).count().execute())
     return SummaryResult(
         summary=summary,
         rows=int(checks["rows"]),

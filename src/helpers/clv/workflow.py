@@ -22,9 +22,10 @@ from helpers.clv.models import (
     ModelFitError,
     ParetoNBDModel,
     customer_lifetime_value,
+    days_per_unit,
     gamma_gamma_independence,
 )
-from helpers.clv.summary import _days_per_unit, cohort_retention, customer_summary
+from helpers.clv.summary import cohort_retention, customer_summary
 
 TRANSACTION_MODELS = {"bgnbd": BetaGeoModel, "pareto_nbd": ParetoNBDModel}
 MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
@@ -99,7 +100,7 @@ class CLVAnalysis:
             self.tracking_ = analysis.tracking(chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, **cols)
             p_alive_cal = np.asarray(chosen.p_alive(s["frequency"], s["recency"], s["T"]), dtype=float)
             expected_cal = np.asarray(chosen.expected_purchases(self.holdout_duration_, s["frequency"], s["recency"], s["T"]), dtype=float)
-            self.churn_ = analysis.ChurnClassifier(seed=self.seed).fit(s, baseline_score=1 - p_alive_cal)
+            self.churn_ = analysis.ChurnClassifier(seed=self.seed).fit(s, baseline_score=1 - p_alive_cal, baseline_label="1 - P(alive)")
             from sklearn.metrics import roc_auc_score
 
             y = (s["frequency_holdout"].to_numpy() == 0).astype(int)
@@ -126,7 +127,7 @@ class CLVAnalysis:
         return self
 
     def _score(self, f: pd.DataFrame) -> pd.DataFrame:
-        horizon = self.horizon_months * (365.25 / 12) / _days_per_unit(self.time_unit)
+        horizon = self.horizon_months * days_per_unit("M") / days_per_unit(self.time_unit)
         m = self.final_model_
         out = f[["customer_id", "frequency", "recency", "T", "monetary"]].copy()
         out["p_alive"] = np.asarray(m.p_alive(f["frequency"], f["recency"], f["T"]), dtype=float)
