@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.workbench-installed
 KERNEL := workbench
 
-.PHONY: setup reports test lab bench clean
+.PHONY: setup reports test format lab bench clean
 
 setup: $(STAMP)
 
@@ -21,8 +21,14 @@ $(STAMP): pyproject.toml
 reports: setup  ## regenerate every report listed in reports.yaml (unchanged runs are skipped)
 	$(BIN)/workbench run $(ARGS)
 
-test: setup  ## the whole test suite, in parallel
+test: setup  ## style (ruff lint + format check), then the whole test suite in parallel
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -n auto -q $(ARGS)
+
+format: setup  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix src tests benchmarks notebooks
+	$(BIN)/ruff format src tests benchmarks
 
 lab: setup  ## JupyterLab on the notebooks, with the project's kernel
 	$(BIN)/jupyter lab --notebook-dir=notebooks

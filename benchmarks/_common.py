@@ -62,7 +62,11 @@ def run_child(code: str, env: dict | None = None) -> dict:
     ``_peak()`` from the prelude for its own peak resident memory in MB)."""
     t0 = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", PEAK + code], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False
+        [sys.executable, "-c", PEAK + code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
     )
     wall = time.perf_counter() - t0
     if out.returncode != 0:

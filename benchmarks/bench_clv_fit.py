@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from helpers import synth
-from helpers.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel  # noqa: E402
+from helpers.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel
 
 BG_TRUTH = {"r": 0.243, "alpha": 4.41, "a": 0.79, "b": 2.43}
 PARETO_TRUTH = {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}
@@ -160,9 +160,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         else:
             print(f"Running lifetimes 0.11.3 BetaGeoFitter with {baseline} ...", flush=True)
-            proc = subprocess.run(
-                [baseline, "-c", BASELINE_SCRIPT, str(path)], capture_output=True, text=True
-            )
+            proc = subprocess.run([baseline, "-c", BASELINE_SCRIPT, str(path)], capture_output=True, text=True)
             if proc.returncode != 0:
                 print(proc.stderr[-3000:], file=sys.stderr)
                 print("baseline run failed", file=sys.stderr)
@@ -207,10 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         if max_diff > MAX_REL_DIFF:
             print("FAIL: parameters differ from lifetimes by more than 1%")
             status = 1
-    print(f"{'helpers.clv ParetoNBDModel (best)':<34}{t_pn:>10.3f}   {n:,} customers; "
-          + ", ".join(f"{k}={v:.4g}" for k, v in pn.params_.items()) + f"  (truth {PARETO_TRUTH})")
-    print(f"{'helpers.clv GammaGammaModel (best)':<34}{t_gg:>10.3f}   {len(rep):,} repeat buyers; "
-          + ", ".join(f"{k}={v:.4g}" for k, v in gg.params_.items()) + f"  (truth {GG_TRUTH})")
+    print(
+        f"{'helpers.clv ParetoNBDModel (best)':<34}{t_pn:>10.3f}   {n:,} customers; "
+        + ", ".join(f"{k}={v:.4g}" for k, v in pn.params_.items())
+        + f"  (truth {PARETO_TRUTH})"
+    )
+    print(
+        f"{'helpers.clv GammaGammaModel (best)':<34}{t_gg:>10.3f}   {len(rep):,} repeat buyers; "
+        + ", ".join(f"{k}={v:.4g}" for k, v in gg.params_.items())
+        + f"  (truth {GG_TRUTH})"
+    )
     if status == 0 and lt is not None:
         print("\nOK: requirement met")
     return status

@@ -41,7 +41,7 @@ FROM per WHERE first_purchase <= DATE '{cal}'
 """
 
 CHILD = """import json, time
-from helpers.engine import Engine
+from helpers.core.engine import Engine
 eng = Engine(memory_limit={limit!r})
 path, cal, obs = {path!r}, "2024-06-30", "2024-12-31"
 if {which!r} == "ibis":
@@ -69,7 +69,10 @@ def main(argv=None) -> int:
         path = str(transactions_parquet(rows, args.customers))
         limit = "4GB"
         runs = []
-        for which, label in (("duckdb", "hand-written DuckDB SQL (baseline)"), ("ibis", "customer_summary_expr (Ibis on DuckDB)")):
+        for which, label in (
+            ("duckdb", "hand-written DuckDB SQL (baseline)"),
+            ("ibis", "customer_summary_expr (Ibis on DuckDB)"),
+        ):
             r = run_child(CHILD.format(limit=limit, path=path, which=which, sql=HAND_SQL, label=label))
             r["rows"] = f"{rows:,}"
             runs.append(r)

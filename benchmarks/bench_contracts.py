@@ -23,7 +23,9 @@ def main(argv=None) -> int:
     ap.add_argument("--defects", type=int, default=1000, help="broken rows of each of three kinds")
     args = ap.parse_args(argv)
     path = transactions_csv(args.rows, args.customers, args.defects)
-    print(f"input: {path.name} ({path.stat().st_size / 1e6:,.0f} MB, {args.rows:,} good rows + {3 * args.defects:,} broken)")
+    print(
+        f"input: {path.name} ({path.stat().st_size / 1e6:,.0f} MB, {args.rows:,} good rows + {3 * args.defects:,} broken)"
+    )
 
     pandas_run = run_child(
         f"""import json, time, pandas as pd
@@ -33,7 +35,7 @@ print(json.dumps({{"what": "pandas.read_csv (baseline, no checks)", "seconds": r
     ours = run_child(
         f"""import json, time, tempfile
 from helpers import contracts
-from helpers.engine import set_default_engine
+from helpers.core.engine import set_default_engine
 set_default_engine(memory_limit="1500MB")
 t = time.perf_counter()
 r = contracts.validate({str(path)!r}, "transactions", quarantine_dir=tempfile.mkdtemp())
@@ -43,11 +45,16 @@ print(json.dumps({{"what": "contracts.validate (DuckDB, 1.5 GB cap)", "seconds":
     )
     rows = [pandas_run, ours]
     print(table(rows, ["what", "seconds", "peak_mb", "rows", "accepted", "quarantined"]))
-    print(f"ratio: contracts.validate takes {ours['seconds'] / pandas_run['seconds']:.2f}x the time of a bare pandas.read_csv")
+    print(
+        f"ratio: contracts.validate takes {ours['seconds'] / pandas_run['seconds']:.2f}x the time of a bare pandas.read_csv"
+    )
     expected_q = 3 * args.defects
     ok = ours["quarantined"] == expected_q and ours["rows"] == args.rows + expected_q
     ok &= ours["seconds"] < LIMIT_S and ours["peak_mb"] < LIMIT_MB
-    print(("PASS" if ok else "FAIL") + f": requirement < {LIMIT_S:.0f} s and < {LIMIT_MB:.0f} MB, all {expected_q:,} broken rows set aside")
+    print(
+        ("PASS" if ok else "FAIL")
+        + f": requirement < {LIMIT_S:.0f} s and < {LIMIT_MB:.0f} MB, all {expected_q:,} broken rows set aside"
+    )
     return 0 if ok else 1
 
 

@@ -37,18 +37,29 @@ def make_notebook(path: Path, kernel: str, i: int) -> None:
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    nb = new_notebook(cells=[
-        new_markdown_cell(f"# Trivial notebook {i}\n\nA report with one number."),
-        new_code_cell("n: int = 3  # how many", metadata={"tags": ["parameters"]}),
-        new_code_cell("print(f'n squared is {n * n}')"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell(f"# Trivial notebook {i}\n\nA report with one number."),
+            new_code_cell("n: int = 3  # how many", metadata={"tags": ["parameters"]}),
+            new_code_cell("print(f'n squared is {n * n}')"),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": kernel, "display_name": kernel, "language": "python"}
     nbformat.write(nb, path)
 
 
 def workbench(tmp: Path, *args: str) -> tuple[float, subprocess.CompletedProcess]:
-    cmd = [sys.executable, "-m", "helpers", "run", *args,
-           "--notebooks-dir", str(tmp / "notebooks"), "--output-dir", str(tmp / "reports")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "helpers",
+        "run",
+        *args,
+        "--notebooks-dir",
+        str(tmp / "notebooks"),
+        "--output-dir",
+        str(tmp / "reports"),
+    ]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
     elapsed = time.perf_counter() - t0

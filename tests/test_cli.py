@@ -7,13 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from notebook_factory import write_nb
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from helpers import cli
+from notebook_factory import write_nb
 
 BIN = Path(sys.executable).parent
 
@@ -50,8 +48,14 @@ def project(tmp_path):
 
 
 def dirs(tmp: Path) -> list[str]:
-    return ["--notebooks-dir", str(tmp / "notebooks"), "--output-dir", str(tmp / "reports"),
-            "--config", str(tmp / "reports.yaml")]
+    return [
+        "--notebooks-dir",
+        str(tmp / "notebooks"),
+        "--output-dir",
+        str(tmp / "reports"),
+        "--config",
+        str(tmp / "reports.yaml"),
+    ]
 
 
 def test_python_m_helpers_is_workbench():
@@ -75,7 +79,10 @@ def test_command_line_starts_without_heavy_imports():
 
 
 def test_list_shows_parameters(project, capsys):
-    assert cli.main(["list", "--notebooks-dir", str(project / "notebooks"), "--config", str(project / "reports.yaml")]) == 0
+    assert (
+        cli.main(["list", "--notebooks-dir", str(project / "notebooks"), "--config", str(project / "reports.yaml")])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "echo  Parameter echo" in out
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and line.split()}
@@ -109,13 +116,34 @@ def test_bad_value_and_usage_errors(project, capsys, monkeypatch):
 
 def test_parameter_precedence_and_yaml_values(project, capsys):
     (project / "p.yaml").write_text("b: file\nc: file\n")
-    code = cli.main(["run", "echo-run", "--params", str(project / "p.yaml"),
-                     "-p", "c=cli", "-p", "e=[1, x]", "-p", "f=null", *dirs(project)])
+    code = cli.main(
+        [
+            "run",
+            "echo-run",
+            "--params",
+            str(project / "p.yaml"),
+            "-p",
+            "c=cli",
+            "-p",
+            "e=[1, x]",
+            "-p",
+            "f=null",
+            *dirs(project),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     got = json.loads((project / "reports" / "echo-run" / "metrics.json").read_text())
-    assert got == {"a": "yaml", "b": "file", "c": "cli", "d": "2021-03-04", "d_type": "str", "e": [1, "x"],
-                   "f": None, "cwd": str((project / "notebooks").resolve())}
+    assert got == {
+        "a": "yaml",
+        "b": "file",
+        "c": "cli",
+        "d": "2021-03-04",
+        "d_type": "str",
+        "e": [1, "x"],
+        "f": None,
+        "cwd": str((project / "notebooks").resolve()),
+    }
     assert "[echo-run] ok" in out
     state = json.loads((project / "reports" / "echo-run" / "run.json").read_text())
     assert state["parameters"] == {"a": "yaml", "b": "file", "c": "cli", "d": "2021-03-04", "e": [1, "x"], "f": None}
@@ -126,7 +154,9 @@ def test_console_script_exit_code_and_name(project):
     write_nb(project / "notebooks" / "boom.ipynb", [new_code_cell("1 / 0")])
     proc = subprocess.run(
         [str(BIN / "workbench"), "run", "boom", "--name", "custom", *dirs(project)],
-        capture_output=True, text=True, cwd=project,
+        capture_output=True,
+        text=True,
+        cwd=project,
     )
     assert proc.returncode == 1
     assert "[custom] failed" in proc.stdout and "ZeroDivisionError: division by zero (cell 1)" in proc.stdout
@@ -153,8 +183,22 @@ def test_validate_reports_rows_and_reasons(tmp_path, capsys):
 def test_validate_with_map_and_date_format(tmp_path, capsys):
     f = tmp_path / "m.csv"
     f.write_text("ID;Day;Revenue\nC1;31/01/2020;10.5\nC2;01/02/2020;3\n")
-    code = cli.main(["validate", str(f), "--kind", "transactions", "--map", "customer_id=ID", "--map", "date=Day",
-                     "--map", "amount=Revenue", "--date-format", "%d/%m/%Y"])
+    code = cli.main(
+        [
+            "validate",
+            str(f),
+            "--kind",
+            "transactions",
+            "--map",
+            "customer_id=ID",
+            "--map",
+            "date=Day",
+            "--map",
+            "amount=Revenue",
+            "--date-format",
+            "%d/%m/%Y",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "rows accepted   2" in out and "rows set aside  0" in out
 
@@ -172,8 +216,24 @@ def test_validate_whole_file_problem_is_one_sentence(tmp_path, capsys):
 
 def test_synth_writes_file_and_truth(tmp_path, capsys):
     out, truth = tmp_path / "c.csv", tmp_path / "truth.json"
-    assert cli.main(["synth", "--kind", "customers", "--rows", "25", "--seed", "3", "--out", str(out),
-                     "--truth-out", str(truth)]) == 0
+    assert (
+        cli.main(
+            [
+                "synth",
+                "--kind",
+                "customers",
+                "--rows",
+                "25",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+                "--truth-out",
+                str(truth),
+            ]
+        )
+        == 0
+    )
     assert "Wrote 25 rows" in capsys.readouterr().out
     first = out.read_bytes()
     assert len(first.decode().splitlines()) == 26 and first.startswith(b"customer_id")

@@ -78,8 +78,14 @@ def bgnbd_eq10(params: dict, t, x, tx, T):
     """FHL (2005) eq. 10 evaluated literally with scipy's 2F1 (independent of the model code)."""
     r, alpha, a, b = (params[k] for k in ("r", "alpha", "a", "b"))
     x = np.asarray(x, float)
-    num = (a + b + x - 1) / (a - 1) * (
-        1 - ((alpha + T) / (alpha + T + t)) ** (r + x) * special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+    num = (
+        (a + b + x - 1)
+        / (a - 1)
+        * (
+            1
+            - ((alpha + T) / (alpha + T + t)) ** (r + x)
+            * special.hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + T + t))
+        )
     )
     den = 1 + (x > 0) * a / (b + np.maximum(x, 1) - 1) * ((alpha + T) / (alpha + tx)) ** (r + x)
     return num / den
@@ -193,7 +199,9 @@ def test_bgnbd_standard_errors_match_plain_finite_difference_hessian(cdnow, bg: 
     for i in range(4):
         for j in range(4):
             ei, ej = np.eye(4)[i] * h[i], np.eye(4)[j] * h[j]
-            H[i, j] = (ll(theta + ei + ej) - ll(theta + ei - ej) - ll(theta - ei + ej) + ll(theta - ei - ej)) / (4 * h[i] * h[j])
+            H[i, j] = (ll(theta + ei + ej) - ll(theta + ei - ej) - ll(theta - ei + ej) + ll(theta - ei - ej)) / (
+                4 * h[i] * h[j]
+            )
     se = np.sqrt(np.diag(np.linalg.inv(-H)))
     np.testing.assert_allclose([bg.standard_errors_[k] for k in names], se, rtol=1e-3)
 
@@ -275,7 +283,9 @@ def test_p_alive_in_unit_interval_and_expectations_increase_with_horizon(fixture
     pa = model.p_alive(cdnow["x"], cdnow["t_x"], cdnow["T"])
     assert np.all((pa >= 0) & (pa <= 1))
     horizons = [0.5, 1, 5, 13, 39, 104, 520]
-    values = np.array([model.expected_purchases(h, cdnow["x"][:50], cdnow["t_x"][:50], cdnow["T"][:50]) for h in horizons])
+    values = np.array(
+        [model.expected_purchases(h, cdnow["x"][:50], cdnow["t_x"][:50], cdnow["T"][:50]) for h in horizons]
+    )
     assert np.all(np.diff(values, axis=0) > 0)
     assert model.expected_purchases(0.0, 2, 30.43, 38.86) == 0.0
     new = model.expected_purchases_new_customer(np.array(horizons))
@@ -361,8 +371,13 @@ def test_pareto_integral_matches_direct_numerical_integration(x, t, r, alpha, s,
     g0 = log_f(t)
     # integrate over w = log(u - t) on [-60, 60]: both tails are below e^-60 there
     total = integrate.quad(
-        lambda w: np.exp(log_f(t + np.exp(w)) - g0 + w), -60.0, 60.0,
-        points=[math.log(scale)], epsabs=0, epsrel=1e-12, limit=500,
+        lambda w: np.exp(log_f(t + np.exp(w)) - g0 + w),
+        -60.0,
+        60.0,
+        points=[math.log(scale)],
+        epsabs=0,
+        epsrel=1e-12,
+        limit=500,
     )[0]
     assert logI[0] == pytest.approx(g0 + math.log(total), rel=1e-9, abs=1e-9)
     # gradient against central differences of the same function (log I can be ~1e5 in size, so
@@ -404,8 +419,12 @@ def test_gamma_gamma_expected_spend_hand_formula_and_population_mean(gg: GammaGa
 
 def test_clv_with_no_discount_equals_expected_purchases_times_spend(bg, gg, cdnow):
     sub = cdnow.iloc[:200]
-    clv = customer_lifetime_value(bg, gg, sub["x"], sub["t_x"], sub["T"], sub["zbar"], horizon_months=12, discount_rate=0.0)
-    expected = bg.expected_purchases(12 * WEEKS_PER_MONTH, sub["x"], sub["t_x"], sub["T"]) * gg.expected_spend(sub["x"], sub["zbar"])
+    clv = customer_lifetime_value(
+        bg, gg, sub["x"], sub["t_x"], sub["T"], sub["zbar"], horizon_months=12, discount_rate=0.0
+    )
+    expected = bg.expected_purchases(12 * WEEKS_PER_MONTH, sub["x"], sub["t_x"], sub["T"]) * gg.expected_spend(
+        sub["x"], sub["zbar"]
+    )
     np.testing.assert_allclose(clv.to_numpy(), expected.to_numpy(), rtol=1e-10)
 
 
@@ -414,8 +433,12 @@ def test_clv_one_month_discounting_and_margin_are_applied_as_documented(bg, gg):
     base = customer_lifetime_value(bg, gg, *args, horizon_months=1, discount_rate=0.10)
     by_hand = bg.expected_purchases(WEEKS_PER_MONTH, 3, 30.0, 38.0) * gg.expected_spend(3, 25.0) / 1.10 ** (1 / 12)
     assert base == pytest.approx(by_hand, rel=1e-12)
-    assert customer_lifetime_value(bg, gg, *args, margin=0.3) == pytest.approx(0.3 * customer_lifetime_value(bg, gg, *args))
-    assert customer_lifetime_value(bg, gg, *args, discount_rate=0.10) < customer_lifetime_value(bg, gg, *args, discount_rate=0.0)
+    assert customer_lifetime_value(bg, gg, *args, margin=0.3) == pytest.approx(
+        0.3 * customer_lifetime_value(bg, gg, *args)
+    )
+    assert customer_lifetime_value(bg, gg, *args, discount_rate=0.10) < customer_lifetime_value(
+        bg, gg, *args, discount_rate=0.0
+    )
 
 
 def test_clv_works_with_pareto_nbd_and_returns_positive_finite_values(pnbd, gg, cdnow):
@@ -424,7 +447,9 @@ def test_clv_works_with_pareto_nbd_and_returns_positive_finite_values(pnbd, gg, 
     assert isinstance(clv, pd.Series) and clv.index.equals(sub.index)
     assert np.all(np.isfinite(clv)) and np.all(clv > 0)
     # more past purchases and recent activity -> more value
-    assert customer_lifetime_value(pnbd, gg, 10, 38.0, 38.86, 30.0) > customer_lifetime_value(pnbd, gg, 1, 5.0, 38.86, 30.0)
+    assert customer_lifetime_value(pnbd, gg, 10, 38.0, 38.86, 30.0) > customer_lifetime_value(
+        pnbd, gg, 1, 5.0, 38.86, 30.0
+    )
 
 
 def test_clv_is_the_same_when_the_model_is_fitted_in_days(cdnow, bg, gg):
@@ -462,7 +487,7 @@ def test_all_zero_frequencies_raise_model_fit_error_with_advice(cls):
 
 
 def test_gamma_gamma_without_spend_variation_raises_model_fit_error():
-    with pytest.raises(ModelFitError, match="(edge|not identified|penalizer)"):
+    with pytest.raises(ModelFitError, match=r"(edge|not identified|penalizer)"):
         GammaGammaModel().fit(np.full(200, 2), np.full(200, 25.0))
 
 

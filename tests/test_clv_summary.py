@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.clv.summary import cohort_retention, customer_summary
-from helpers.engine import Engine
+from helpers.core.engine import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow"
 
@@ -52,7 +52,16 @@ def test_hand_computed_customers_in_weeks_and_days(engine):
         {
             "customer_id": ["a", "a", "a", "a", "b", "c", "c", "d"],
             "date": pd.to_datetime(
-                ["2024-01-01", "2024-01-01", "2024-01-15", "2024-02-12", "2024-01-08", "2024-01-29", "2024-03-04", "2024-03-01"]
+                [
+                    "2024-01-01",
+                    "2024-01-01",
+                    "2024-01-15",
+                    "2024-02-12",
+                    "2024-01-08",
+                    "2024-01-29",
+                    "2024-03-04",
+                    "2024-03-01",
+                ]
             ),
             "amount": [10.0, 5.0, 20.0, 30.0, 7.0, 12.0, 40.0, 9.0],
         }
@@ -72,7 +81,9 @@ def test_hand_computed_customers_in_weeks_and_days(engine):
     assert s.loc["c", "T"] == 0.0 and s.loc["c", "frequency_holdout"] == 1
     # d: first seen in the holdout -> not in the summary, but counted
     assert "d" not in s.index and res.customers_first_seen_in_holdout == 1
-    days = customer_summary(_table(engine, tx, "hand"), "2024-01-29", "2024-03-11", "D").summary.set_index("customer_id")
+    days = customer_summary(_table(engine, tx, "hand"), "2024-01-29", "2024-03-11", "D").summary.set_index(
+        "customer_id"
+    )
     assert days.loc["a", "recency"] == 14.0 and days.loc["a", "T"] == 28.0
 
 
@@ -93,7 +104,9 @@ def test_returns_are_excluded_and_counted_zero_value_orders_are_visits(engine):
 
 
 def test_defaults_use_the_last_date_and_no_holdout(engine):
-    tx = pd.DataFrame({"customer_id": ["a", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-22"]), "amount": [1.0, 2.0]})
+    tx = pd.DataFrame(
+        {"customer_id": ["a", "a"], "date": pd.to_datetime(["2024-01-01", "2024-01-22"]), "amount": [1.0, 2.0]}
+    )
     res = customer_summary(_table(engine, tx, "defaults"), time_unit="W")
     assert not res.has_holdout
     assert res.summary["T"].tolist() == [3.0] and res.summary["recency"].tolist() == [3.0]

@@ -12,14 +12,29 @@ import pytest
 from helpers import synth
 from helpers.clv import analysis
 from helpers.clv.workflow import CUSTOMER_COLUMNS, CLVAnalysis
-from helpers.engine import Engine
+from helpers.core.engine import Engine
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow"
 
 REQUIRED_METRICS = [
-    "customers", "bgnbd.r", "bgnbd.alpha", "bgnbd.a", "bgnbd.b", "bgnbd.loglik", "pareto_nbd.r", "pareto_nbd.alpha",
-    "pareto_nbd.s", "pareto_nbd.beta", "pareto_nbd.loglik", "gamma_gamma.p", "gamma_gamma.q", "gamma_gamma.v",
-    "holdout.actual_repeat_transactions", "holdout.predicted_repeat_transactions", "clv.total", "churn.at_risk_customers",
+    "customers",
+    "bgnbd.r",
+    "bgnbd.alpha",
+    "bgnbd.a",
+    "bgnbd.b",
+    "bgnbd.loglik",
+    "pareto_nbd.r",
+    "pareto_nbd.alpha",
+    "pareto_nbd.s",
+    "pareto_nbd.beta",
+    "pareto_nbd.loglik",
+    "gamma_gamma.p",
+    "gamma_gamma.q",
+    "gamma_gamma.v",
+    "holdout.actual_repeat_transactions",
+    "holdout.predicted_repeat_transactions",
+    "clv.total",
+    "churn.at_risk_customers",
 ]
 
 

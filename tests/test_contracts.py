@@ -10,7 +10,7 @@ import pytest
 
 from helpers import contracts
 from helpers.contracts import ContractError, detect_delimiter, load, validate
-from helpers.engine import Engine
+from helpers.core.engine import Engine
 
 GOOD = [
     ("c1", "2024-01-02", "10.50", "2"),
@@ -155,7 +155,12 @@ def test_column_mapping_and_case_insensitive_names(tmp_path, engine):
         columns={"customer_id": "customer id", "date": "Order Date", "amount": "Revenue"},
         engine=engine,
     )
-    assert res.columns == {"customer_id": "Customer ID", "date": "Order Date", "amount": "Revenue", "quantity": "QUANTITY"}
+    assert res.columns == {
+        "customer_id": "Customer ID",
+        "date": "Order Date",
+        "amount": "Revenue",
+        "quantity": "QUANTITY",
+    }
     assert res.to_pandas()["amount"].sum() == pytest.approx(12.25)
 
 
@@ -179,12 +184,18 @@ def test_whole_file_problems_are_one_clear_sentence(tmp_path, engine):
     with pytest.raises(ContractError, match="has no data rows"):
         validate(write(tmp_path / "header.csv", "customer_id,date,amount\n"), "transactions", engine=engine)
     with pytest.raises(ContractError) as err:
-        validate(write(tmp_path / "noamount.csv", "customer_id,date,price\nc1,2024-01-01,3\n"), "transactions", engine=engine)
+        validate(
+            write(tmp_path / "noamount.csv", "customer_id,date,price\nc1,2024-01-01,3\n"), "transactions", engine=engine
+        )
     msg = str(err.value)
     assert "noamount.csv" in msg and "'amount'" in msg and "columns found: customer_id, date, price" in msg
     assert "\n" not in msg
     with pytest.raises(ContractError, match="not valid UTF-8 text"):
-        validate(write(tmp_path / "latin.csv", "customer_id,date,amount\nJos\xe9,2024-01-01,3\n", "latin-1"), "transactions", engine=engine)
+        validate(
+            write(tmp_path / "latin.csv", "customer_id,date,amount\nJos\xe9,2024-01-01,3\n", "latin-1"),
+            "transactions",
+            engine=engine,
+        )
     with pytest.raises(ContractError, match="not text"):
         validate(write(tmp_path / "bin.csv", b"\x00\x01\x02customer_id"), "transactions", engine=engine)
     with pytest.raises(ValueError, match="Unknown kind"):
@@ -207,7 +218,9 @@ def test_load_records_metrics_inputs_and_the_quarantine_file(tmp_path, engine, m
     inputs = json.loads((run / "inputs.json").read_text())
     assert inputs["orders"]["sha256"] == res.sha256 and inputs["orders"]["rows_read"] == 4
     q = pd.read_csv(run / "quarantine" / "orders.csv", dtype=str)
-    assert q[["line", "reason", "customer_id", "amount"]].values.tolist() == [["5", "amount: not a number", "c9", "oops"]]
+    assert q[["line", "reason", "customer_id", "amount"]].values.tolist() == [
+        ["5", "amount: not a number", "c9", "oops"]
+    ]
     assert "1 set aside (amount: not a number: 1)" in res.describe()
 
 
@@ -231,7 +244,10 @@ def test_responses_contract_checks_the_answer_scale(tmp_path, engine):
 def test_journeys_and_spend_contracts(tmp_path, engine):
     journeys = "path,conversions,nulls,conversion_value\nsearch > email,3,10,120.5\ndirect,-1,2,0\n,1,1,1\n"
     res = validate(write(tmp_path / "j.csv", journeys), "journeys", engine=engine)
-    assert dict(zip(res.quarantine["line"], res.quarantine["reason"])) == {3: "conversions: below 0", 4: "path: missing"}
+    assert dict(zip(res.quarantine["line"], res.quarantine["reason"])) == {
+        3: "conversions: below 0",
+        4: "path: missing",
+    }
     spend = "date,tv,search,kpi\n2024-01-01,100,50,1000\n2024-01-08,-5,50,900\n2024-01-15,10,20,\n"
     res = validate(write(tmp_path / "s.csv", spend), "spend", engine=engine)
     assert res.quarantine["reason"].tolist() == ["tv: below 0"]

@@ -23,7 +23,11 @@ def reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     proc = subprocess.run(
         [sys.executable, "-m", "helpers", "run", "--output-dir", str(out), "--jobs", "2"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1200, env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB"},
     )
     return out, proc
 
@@ -37,7 +41,7 @@ def test_every_report_runs_and_the_index_lists_it(reports):
         folder = out / run["name"]
         assert (folder / "report.html").stat().st_size > 10_000, run["name"]
         assert (folder / "notebook.ipynb").exists() and (folder / "metrics.json").exists()
-        assert f'{run["name"]}/report.html' in index
+        assert f"{run['name']}/report.html" in index
 
 
 @pytest.mark.slow
@@ -71,8 +75,17 @@ def test_messy_export_quarantine_file_and_clv_outputs(reports):
     assert clv["customers"] == 2357 and clv["holdout.actual_repeat_transactions"] == 1882
     assert clv["bgnbd.r"] == pytest.approx(0.2426, abs=1e-4)
     customers = pd.read_csv(out / "clv-cdnow" / "customers.csv")
-    assert list(customers.columns) == ["customer_id", "frequency", "recency", "T", "monetary", "p_alive",
-                                       "expected_purchases", "clv", "value_tier"]
+    assert list(customers.columns) == [
+        "customer_id",
+        "frequency",
+        "recency",
+        "T",
+        "monetary",
+        "p_alive",
+        "expected_purchases",
+        "clv",
+        "value_tier",
+    ]
     synth = json.loads((out / "clv-synthetic-export" / "metrics.json").read_text())
     assert synth["rows.transactions.quarantined"] == 30 and synth["transactions.negative_rows"] > 0
 
@@ -81,7 +94,11 @@ def test_messy_export_quarantine_file_and_clv_outputs(reports):
 def test_a_second_run_skips_everything(reports):
     out, _ = reports
     proc = subprocess.run(
-        [sys.executable, "-m", "helpers", "run", "--output-dir", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "helpers", "run", "--output-dir", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("skipped") >= len(RUNS), proc.stdout

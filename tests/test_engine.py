@@ -6,11 +6,11 @@ import importlib
 import pkgutil
 
 import ibis
-from ibis.config import Config
 import pytest
+from ibis.config import Config
 
 import helpers
-from helpers.engine import PORTABLE_EXPRESSIONS, Engine
+from helpers.core.engine import PORTABLE_EXPRESSIONS, Engine
 
 
 def _import_all_helpers():

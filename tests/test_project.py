@@ -44,7 +44,9 @@ def test_committed_notebooks_have_no_outputs_and_a_documented_parameters_cell():
         assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
         for line in "".join(tagged[0]["source"]).splitlines():
             if line.strip() and not line.lstrip().startswith("#"):
-                assert re.match(r"^\w+: [^=]+ = .+  # \S", line), f"{path.name}: parameter without type hint or help: {line}"
+                assert re.match(r"^\w+: [^=]+ = .+  # \S", line), (
+                    f"{path.name}: parameter without type hint or help: {line}"
+                )
         assert nb["metadata"]["kernelspec"]["name"] == "workbench", f"{path.name} should use the project's kernel"
 
 

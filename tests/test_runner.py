@@ -19,15 +19,16 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from notebook_factory import write_nb
-
 from helpers import runner
 from helpers.runner import Parameter, RunOptions, WorkbenchError
+from notebook_factory import write_nb
 
 # A 1x1 PNG, shown by the good notebook as a chart would be.
 PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 SECRET = "SECRET_SOURCE_MARKER_4711"
-EXTERNAL_URL = re.compile(r"""(?:\b(?:src|href)\s*=\s*["']?\s*|@import\s+(?:url\()?\s*["']?|url\(\s*["']?)(?:https?:)?//""", re.I)
+EXTERNAL_URL = re.compile(
+    r"""(?:\b(?:src|href)\s*=\s*["']?\s*|@import\s+(?:url\()?\s*["']?|url\(\s*["']?)(?:https?:)?//""", re.I
+)
 
 
 def params_cell(source: str):
@@ -35,49 +36,58 @@ def params_cell(source: str):
 
 
 def good_notebook(path: Path) -> Path:
-    return write_nb(path, [
-        new_markdown_cell("# A good notebook\n\nIntro for readers."),
-        params_cell(
-            'n: int = 3  # how many things\n'
-            'label: str = "alpha"  # label shown\n'
-            'start: str = "2020-01-01"  # first day\n'
-        ),
-        new_code_cell(
-            f"{SECRET} = n * 2\n"
-            "from helpers import reporting\n"
-            "reporting.record_metrics({'answer': n * 2, 'label': label, 'start_type': type(start).__name__})\n"
-            "print(f'label={label} n={n}')"
-        ),
-        new_code_cell("import sys, warnings\nprint('STDERR_NOISE', file=sys.stderr)\nwarnings.warn('WARN_NOISE')"),
-        new_code_cell("print('REMOVED_OUTPUT')", metadata={"tags": ["remove"]}),
-        new_markdown_cell("## Results"),
-        new_code_cell(
-            "import base64\nfrom IPython.display import Image, display\n"
-            f"display(Image(data=base64.b64decode('{PNG_B64}')))"
-        ),
-        new_code_cell("from IPython.display import HTML\nHTML('<table><tr><td>TABLE_CELL</td></tr></table>')"),
-    ])
+    return write_nb(
+        path,
+        [
+            new_markdown_cell("# A good notebook\n\nIntro for readers."),
+            params_cell(
+                "n: int = 3  # how many things\n"
+                'label: str = "alpha"  # label shown\n'
+                'start: str = "2020-01-01"  # first day\n'
+            ),
+            new_code_cell(
+                f"{SECRET} = n * 2\n"
+                "from helpers import reporting\n"
+                "reporting.record_metrics({'answer': n * 2, 'label': label, 'start_type': type(start).__name__})\n"
+                "print(f'label={label} n={n}')"
+            ),
+            new_code_cell("import sys, warnings\nprint('STDERR_NOISE', file=sys.stderr)\nwarnings.warn('WARN_NOISE')"),
+            new_code_cell("print('REMOVED_OUTPUT')", metadata={"tags": ["remove"]}),
+            new_markdown_cell("## Results"),
+            new_code_cell(
+                "import base64\nfrom IPython.display import Image, display\n"
+                f"display(Image(data=base64.b64decode('{PNG_B64}')))"
+            ),
+            new_code_cell("from IPython.display import HTML\nHTML('<table><tr><td>TABLE_CELL</td></tr></table>')"),
+        ],
+    )
 
 
 def bad_notebook(path: Path) -> Path:
-    return write_nb(path, [
-        new_markdown_cell("# A failing notebook"),
-        params_cell("x: int = 1  # a number"),
-        new_code_cell("print('BEFORE_FAILURE')"),
-        new_code_cell("rows = []\nraise ValueError('the input has no rows')"),
-        new_markdown_cell("## Never reached"),
-        new_code_cell("print('AFTER_FAILURE')"),
-    ])
+    return write_nb(
+        path,
+        [
+            new_markdown_cell("# A failing notebook"),
+            params_cell("x: int = 1  # a number"),
+            new_code_cell("print('BEFORE_FAILURE')"),
+            new_code_cell("rows = []\nraise ValueError('the input has no rows')"),
+            new_markdown_cell("## Never reached"),
+            new_code_cell("print('AFTER_FAILURE')"),
+        ],
+    )
 
 
 def contract_notebook(path: Path) -> Path:
-    return write_nb(path, [
-        new_markdown_cell("# Contract failure"),
-        new_code_cell(
-            "class ContractError(ValueError):\n    pass\n"
-            "raise ContractError(\"File sales.csv has no column 'amount' (input 'sales', kind transactions).\")"
-        ),
-    ])
+    return write_nb(
+        path,
+        [
+            new_markdown_cell("# Contract failure"),
+            new_code_cell(
+                "class ContractError(ValueError):\n    pass\n"
+                "raise ContractError(\"File sales.csv has no column 'amount' (input 'sales', kind transactions).\")"
+            ),
+        ],
+    )
 
 
 def run(tmp: Path, *notebooks: str, **kw) -> tuple[int, str]:
@@ -114,7 +124,7 @@ def state(tmp: Path, name: str) -> dict:
 def test_parse_parameters_names_types_defaults_help():
     src = (
         "import math\n"
-        "time_unit: str = \"W\"  # unit of time (D, W or M)\n"
+        'time_unit: str = "W"  # unit of time (D, W or M)\n'
         "churn_threshold: float = 0.3  # probability below which a customer counts as lost\n"
         "# number of customers\n# to show\n"
         "top = 10\n"
@@ -125,10 +135,23 @@ def test_parse_parameters_names_types_defaults_help():
         "required_one: int  # must be given\n"
     )
     params = {p.name: p for p in runner.parse_parameters(src)}
-    assert list(params) == ["time_unit", "churn_threshold", "top", "columns", "cutoff", "scale", "derived", "required_one"]
+    assert list(params) == [
+        "time_unit",
+        "churn_threshold",
+        "top",
+        "columns",
+        "cutoff",
+        "scale",
+        "derived",
+        "required_one",
+    ]
     assert params["time_unit"] == Parameter("time_unit", "str", "W", '"W"', "unit of time (D, W or M)")
     assert params["churn_threshold"].type == "float" and params["churn_threshold"].default == 0.3
-    assert params["top"].type == "int" and params["top"].default == 10 and params["top"].help == "number of customers to show"
+    assert (
+        params["top"].type == "int"
+        and params["top"].default == 10
+        and params["top"].help == "number of customers to show"
+    )
     assert params["columns"].default == {"a": 1, "b": 2} and params["columns"].help == "inner comment"
     assert params["cutoff"].type == "str | None" and params["cutoff"].default is None and params["cutoff"].help == ""
     assert params["scale"].type == "tuple" and params["scale"].default == (1, 5)
@@ -158,12 +181,34 @@ def test_read_notebook_info(tmp_path):
 
 
 def test_yaml_values_of_p_options():
-    values = {k: v for k, (v, _) in runner.parse_assignments([
-        "a=3", "b=0.25", "c=2020-01-31", "d=null", "e=[x, 2]", "f={k: v, n: 1}", "g=W", "h=", "i=a=b", "j=true",
-    ]).items()}
+    values = {
+        k: v
+        for k, (v, _) in runner.parse_assignments(
+            [
+                "a=3",
+                "b=0.25",
+                "c=2020-01-31",
+                "d=null",
+                "e=[x, 2]",
+                "f={k: v, n: 1}",
+                "g=W",
+                "h=",
+                "i=a=b",
+                "j=true",
+            ]
+        ).items()
+    }
     assert values == {
-        "a": 3, "b": 0.25, "c": "2020-01-31", "d": None, "e": ["x", 2], "f": {"k": "v", "n": 1},
-        "g": "W", "h": None, "i": "a=b", "j": True,
+        "a": 3,
+        "b": 0.25,
+        "c": "2020-01-31",
+        "d": None,
+        "e": ["x", 2],
+        "f": {"k": "v", "n": 1},
+        "g": "W",
+        "h": None,
+        "i": "a=b",
+        "j": True,
     }
     with pytest.raises(WorkbenchError, match="NAME=VALUE"):
         runner.parse_assignments(["novalue"])
@@ -191,11 +236,14 @@ def test_check_value_types():
 
 def test_resolve_parameters_precedence_and_unknown(tmp_path):
     info = runner.read_notebook_info(good_notebook(tmp_path / "good.ipynb"))
-    values = runner.resolve_parameters(info, [
-        {"n": (1, None), "label": ("yaml", None), "start": ("2021-01-01", None)},
-        {"n": (2, None), "label": ("file", None)},
-        {"n": (3, "3")},
-    ])
+    values = runner.resolve_parameters(
+        info,
+        [
+            {"n": (1, None), "label": ("yaml", None), "start": ("2021-01-01", None)},
+            {"n": (2, None), "label": ("file", None)},
+            {"n": (3, "3")},
+        ],
+    )
     assert values == {"n": 3, "label": "file", "start": "2021-01-01"}
     with pytest.raises(WorkbenchError) as err:
         runner.resolve_parameters(info, [{"nn": (1, "1"), "n": (2, "2")}])
@@ -208,7 +256,7 @@ def test_resolve_parameters_precedence_and_unknown(tmp_path):
 def test_config_checks(tmp_path):
     cfg = tmp_path / "reports.yaml"
     cfg.write_text("runs:\n  - notebook: good\n    paramters: {n: 1}\n")
-    with pytest.raises(WorkbenchError, match="unknown key.*paramters"):
+    with pytest.raises(WorkbenchError, match=r"unknown key.*paramters"):
         runner.load_config(cfg)
     cfg.write_text("runs:\n  - {notebook: good}\n  - {notebook: good.ipynb}\n")
     with pytest.raises(WorkbenchError, match="used twice"):
@@ -285,7 +333,7 @@ def test_batch_exit_code_and_states(batch):
 def test_report_hides_code_and_noise(batch):
     tmp, _, _ = batch
     page = report(tmp, "good-run")
-    assert "<h1 class=\"wb-title\">Good report: &lt;yaml&gt; title</h1>" in page
+    assert '<h1 class="wb-title">Good report: &lt;yaml&gt; title</h1>' in page
     assert SECRET not in page and "reporting.record_metrics" not in page  # code hidden
     assert "label=from-yaml n=5" in page  # stdout kept
     assert "STDERR_NOISE" not in page and "WARN_NOISE" not in page
@@ -300,9 +348,9 @@ def test_report_hides_code_and_noise(batch):
 def test_report_header_parameters(batch):
     tmp, _, _ = batch
     page = report(tmp, "good-run")
-    header = page[page.index('<header class="wb-header">'): page.index("</header>")]
+    header = page[page.index('<header class="wb-header">') : page.index("</header>")]
     assert "<code>n</code></td><td>5</td><td>how many things</td>" in header
-    assert "<code>start</code></td><td>2020-01-01 <span class=\"wb-note\">(default)</span>" in header
+    assert '<code>start</code></td><td>2020-01-01 <span class="wb-note">(default)</span>' in header
     assert "Run 20" in header and "took " in header
 
 
@@ -414,9 +462,12 @@ def test_incremental_skip_and_rerun(tmp_path, stable_helpers):
 
 
 def test_failed_run_is_never_skipped_and_helper_change_reruns(tmp_path, stable_helpers):
-    write_nb(tmp_path / "notebooks" / "flaky.ipynb", [
-        new_code_cell("import os\nif not os.path.exists('ok.flag'):\n    raise RuntimeError('flag missing')"),
-    ])
+    write_nb(
+        tmp_path / "notebooks" / "flaky.ipynb",
+        [
+            new_code_cell("import os\nif not os.path.exists('ok.flag'):\n    raise RuntimeError('flag missing')"),
+        ],
+    )
     assert run(tmp_path, "flaky")[0] == 1
     (tmp_path / "notebooks" / "ok.flag").write_text("")
     code, out = run(tmp_path, "flaky")
@@ -473,17 +524,26 @@ def test_write_text_atomic_leaves_old_file_on_failure(tmp_path, monkeypatch):
 
 
 def test_prepare_for_report_filters_outputs():
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Title\n\nKept paragraph."),
-        new_code_cell("x", outputs=[
-            new_output("stream", name="stderr", text="warning!"),
-            new_output("stream", name="stdout", text="shown"),
-            new_output("execute_result", data={"text/plain": "<matplotlib.lines.Line2D at 0x7f00>"}, execution_count=1),
-        ]),
-        new_code_cell("y", outputs=[new_output("stream", name="stdout", text="gone")], metadata={"tags": ["remove-output"]}),
-        new_code_cell("z", outputs=[new_output("error", ename="E", evalue="v", traceback=["tb"])]),
-        new_markdown_cell("after failure"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Title\n\nKept paragraph."),
+            new_code_cell(
+                "x",
+                outputs=[
+                    new_output("stream", name="stderr", text="warning!"),
+                    new_output("stream", name="stdout", text="shown"),
+                    new_output(
+                        "execute_result", data={"text/plain": "<matplotlib.lines.Line2D at 0x7f00>"}, execution_count=1
+                    ),
+                ],
+            ),
+            new_code_cell(
+                "y", outputs=[new_output("stream", name="stdout", text="gone")], metadata={"tags": ["remove-output"]}
+            ),
+            new_code_cell("z", outputs=[new_output("error", ename="E", evalue="v", traceback=["tb"])]),
+            new_markdown_cell("after failure"),
+        ]
+    )
     out = runner.prepare_for_report(nb, {"cell_index": 3})
     assert [c.cell_type for c in out.cells] == ["markdown", "code"]
     assert out.cells[0].source == "Kept paragraph."

@@ -23,13 +23,22 @@ KINDS_HELP = "transactions, customers, responses, journeys or spend"
 
 
 def _add_dirs(p: argparse.ArgumentParser, output: bool = True) -> None:
-    p.add_argument("--notebooks-dir", type=Path, metavar="DIR",
-                   help="folder of notebooks (default: notebooks/ in the project root)")
+    p.add_argument(
+        "--notebooks-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of notebooks (default: notebooks/ in the project root)",
+    )
     if output:
-        p.add_argument("--output-dir", type=Path, metavar="DIR",
-                       help="folder for reports (default: reports/ in the project root)")
-    p.add_argument("--config", type=Path, metavar="FILE",
-                   help="reports.yaml listing the runs (default: found from the current folder upward)")
+        p.add_argument(
+            "--output-dir", type=Path, metavar="DIR", help="folder for reports (default: reports/ in the project root)"
+        )
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="reports.yaml listing the runs (default: found from the current folder upward)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,21 +59,40 @@ def build_parser() -> argparse.ArgumentParser:
             "run is skipped (use --force to re-run)."
         ),
     )
-    run.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
-                     help="notebook name in notebooks/ (without .ipynb) or a run name from reports.yaml")
+    run.add_argument(
+        "notebooks",
+        nargs="*",
+        metavar="NOTEBOOK",
+        help="notebook name in notebooks/ (without .ipynb) or a run name from reports.yaml",
+    )
     run.add_argument("--name", help="run name = output subfolder (default: the notebook name); one notebook only")
-    run.add_argument("-p", "--param", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                     help="set a parameter; VALUE is read as YAML (3, 0.5, null, [a, b], {k: v}); repeatable")
-    run.add_argument("--params", dest="params_file", type=Path, metavar="FILE.yaml",
-                     help="YAML mapping of parameters (reports.yaml < --params < -p)")
+    run.add_argument(
+        "-p",
+        "--param",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="set a parameter; VALUE is read as YAML (3, 0.5, null, [a, b], {k: v}); repeatable",
+    )
+    run.add_argument(
+        "--params",
+        dest="params_file",
+        type=Path,
+        metavar="FILE.yaml",
+        help="YAML mapping of parameters (reports.yaml < --params < -p)",
+    )
     _add_dirs(run)
     run.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     run.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="run N notebooks at once (default 1)")
     run.add_argument("--kernel", help="Jupyter kernel (default: the notebook's kernel if installed, else python3)")
     run.add_argument("--timeout", type=float, metavar="SECONDS", help="fail a cell that runs longer than this")
 
-    lst = sub.add_parser("list", help="list notebooks and their parameters",
-                         description="List the notebooks, their parameters (name, type, default, help) and the runs in reports.yaml.")
+    lst = sub.add_parser(
+        "list",
+        help="list notebooks and their parameters",
+        description="List the notebooks, their parameters (name, type, default, help) and the runs in reports.yaml.",
+    )
     _add_dirs(lst, output=False)
 
     idx = sub.add_parser("index", help="rewrite DIR/index.html from the runs found in DIR")
@@ -77,23 +105,54 @@ def build_parser() -> argparse.ArgumentParser:
     )
     val.add_argument("file", type=Path, metavar="FILE")
     val.add_argument("--kind", required=True, help=f"contract: {KINDS_HELP}")
-    val.add_argument("--map", dest="mapping", action="append", default=[], metavar="CONTRACT_COL=FILE_COL",
-                     help="file column holding a contract column; repeatable")
-    val.add_argument("--date-format", metavar="FMT", help="strftime format of the dates, e.g. %%Y%%m%%d (default: detected)")
-    val.add_argument("--quarantine-out", type=Path, metavar="FILE",
-                     help="write the rows set aside (line, reason, original values) to this CSV file")
-    val.add_argument("-o", "--option", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                     help="other contracts.load option as YAML, e.g. -o 'scale=[1, 5]' -o delimiter=';'")
+    val.add_argument(
+        "--map",
+        dest="mapping",
+        action="append",
+        default=[],
+        metavar="CONTRACT_COL=FILE_COL",
+        help="file column holding a contract column; repeatable",
+    )
+    val.add_argument(
+        "--date-format", metavar="FMT", help="strftime format of the dates, e.g. %%Y%%m%%d (default: detected)"
+    )
+    val.add_argument(
+        "--quarantine-out",
+        type=Path,
+        metavar="FILE",
+        help="write the rows set aside (line, reason, original values) to this CSV file",
+    )
+    val.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="other contracts.load option as YAML, e.g. -o 'scale=[1, 5]' -o delimiter=';'",
+    )
 
-    syn = sub.add_parser("synth", help="write a simulated data file with known truth",
-                         description="Simulate data of KIND with helpers.synth and write it by extension (.csv, .csv.gz, .parquet, .xlsx).")
+    syn = sub.add_parser(
+        "synth",
+        help="write a simulated data file with known truth",
+        description="Simulate data of KIND with helpers.synth and write it by extension (.csv, .csv.gz, .parquet, .xlsx).",
+    )
     syn.add_argument("--kind", required=True, help=f"what to simulate: {KINDS_HELP}")
-    syn.add_argument("--rows", required=True, type=int, metavar="N", help="rows to simulate (see helpers.synth for each kind)")
+    syn.add_argument(
+        "--rows", required=True, type=int, metavar="N", help="rows to simulate (see helpers.synth for each kind)"
+    )
     syn.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     syn.add_argument("--out", required=True, type=Path, metavar="FILE", help="output file")
     syn.add_argument("--truth-out", type=Path, metavar="FILE.json", help="also write the true parameters as JSON")
-    syn.add_argument("-o", "--option", dest="options", action="append", default=[], metavar="KEY=VALUE",
-                     help="generator option as YAML; repeatable")
+    syn.add_argument(
+        "-o",
+        "--option",
+        dest="options",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="generator option as YAML; repeatable",
+    )
     return parser
 
 
@@ -271,7 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(str(exc))
         return 2
     except KeyboardInterrupt:
-        print("\nworkbench: interrupted; finished reports were kept, unfinished ones left as they were.", file=sys.stderr)
+        print(
+            "\nworkbench: interrupted; finished reports were kept, unfinished ones left as they were.", file=sys.stderr
+        )
         return 130
 
 

@@ -33,7 +33,7 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +42,9 @@ import numpy as np
 import pandas as pd
 
 from helpers import reporting
-from helpers.engine import Engine, default_engine
+from helpers.core.engine import Engine, default_engine
 
-__all__ = ["ContractError", "Field", "Contract", "CONTRACTS", "KINDS", "LoadResult", "load", "validate"]
+__all__ = ["CONTRACTS", "KINDS", "Contract", "ContractError", "Field", "LoadResult", "load", "validate"]
 
 
 class ContractError(ValueError):
@@ -274,7 +274,9 @@ def _sniff(path: Path, fmt: str | None, delimiter: str | None, header: bool | No
         delimiter = "whitespace"
     delim = delimiter or detect_delimiter(lines)
     has_header = _detect_header(lines[0], delim) if header is None else bool(header)
-    return _Source(format="whitespace" if delim == "whitespace" else "csv", delimiter=delim, header=has_header, encoding=enc)
+    return _Source(
+        format="whitespace" if delim == "whitespace" else "csv", delimiter=delim, header=has_header, encoding=enc
+    )
 
 
 def _duckdb_encoding(enc: str) -> str:
@@ -347,7 +349,7 @@ class LoadResult:
             "rows_accepted": self.rows_accepted,
             "rows_quarantined": self.rows_quarantined,
             "quarantine_file": str(self.quarantine_path) if self.quarantine_path else None,
-            "read_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "read_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
     def metrics(self) -> dict[str, int]:
@@ -613,7 +615,9 @@ def load(
         extra_fields = [Field(c, "number", required=True, minimum=0.0) for c in chans]
     all_fields = fields + extra_fields
     required = [f.name for f in all_fields if f.required]
-    resolved = _resolve_columns(file_columns, Contract(kind, tuple(all_fields), contract.description), mapping, path, kind, required)
+    resolved = _resolve_columns(
+        file_columns, Contract(kind, tuple(all_fields), contract.description), mapping, path, kind, required
+    )
 
     date_formats = {}
     for f in all_fields:
@@ -625,7 +629,9 @@ def load(
         item_sql = [_t(f.name) for f in extra_fields]
         if lo is not None:
             for f, expr in zip(extra_fields, item_sql):
-                reasons.append(f"CASE WHEN {expr} < {lo} OR {expr} > {hi} THEN {_lit(f'{f.name}: outside scale {lo:g}-{hi:g}')} END")
+                reasons.append(
+                    f"CASE WHEN {expr} < {lo} OR {expr} > {hi} THEN {_lit(f'{f.name}: outside scale {lo:g}-{hi:g}')} END"
+                )
         all_blank = " AND ".join(f"nullif(trim({_q(resolved[f.name])}), '') IS NULL" for f in extra_fields)
         reasons.append(f"CASE WHEN {all_blank} THEN 'no answers' END")
     if contract.unique and contract.unique in resolved:
@@ -809,9 +815,11 @@ def _read_delimited(con, p: str, source: _Source, raw: str, rejects: str) -> str
     con.sql(f"DROP TABLE IF EXISTS {_q(rej_table)}")
     con.sql(f"DROP TABLE IF EXISTS {_q(rej_scan)}")
     # DuckDB keeps file order; line numbers of parsed rows skip the header and rejected lines.
-    reject_lines = np.sort(np.array([r[0] for r in con.sql(f"SELECT line FROM {_q(rejects)}").fetchall()], dtype="int64"))
+    reject_lines = np.sort(
+        np.array([r[0] for r in con.sql(f"SELECT line FROM {_q(rejects)}").fetchall()], dtype="int64")
+    )
     offset = 1 if source.header else 0
-    cols = [c for c in con.sql(f"SELECT * FROM {_q(raw + '_body')} LIMIT 0").columns]
+    cols = list(con.sql(f"SELECT * FROM {_q(raw + '_body')} LIMIT 0").columns)
     col_sql = ", ".join(_q(c) for c in cols)
     # Until a row fails a rule its line only orders rows, so parsed record k gets k + offset here;
     # the few quarantined rows get their true line (past rejected lines) from the gaps table.
@@ -831,18 +839,20 @@ def _read_delimited(con, p: str, source: _Source, raw: str, rejects: str) -> str
 def _read_whitespace(con, p: str, source: _Source, raw: str, rejects: str) -> None:
     """Fields separated by runs of blanks: split each line in DuckDB."""
     con.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {_q(raw + '_text')} AS
+        f"""CREATE OR REPLACE TEMP TABLE {_q(raw + "_text")} AS
             SELECT line FROM read_csv({p}, columns={{'line': 'VARCHAR'}}, delim='\\x01', header=false, quote='',
                                      escape='', auto_detect=false, encoding={_lit(_duckdb_encoding(source.encoding))})"""
     )
     con.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {_q(raw + '_lines')} AS
+        f"""CREATE OR REPLACE TEMP TABLE {_q(raw + "_lines")} AS
             SELECT rowid + 1 AS _line, line, regexp_split_to_array(trim(line), '\\s+') AS parts
-              FROM {_q(raw + '_text')}"""
+              FROM {_q(raw + "_text")}"""
     )
     con.sql(f"DROP TABLE {_q(raw + '_text')}")
     con.sql(f"DELETE FROM {_q(raw + '_lines')} WHERE line IS NULL OR trim(line) = ''")
-    first = next(iter(con.sql(f"SELECT _line, parts FROM {_q(raw + '_lines')} ORDER BY _line LIMIT 1").fetchall()), None)
+    first = next(
+        iter(con.sql(f"SELECT _line, parts FROM {_q(raw + '_lines')} ORDER BY _line LIMIT 1").fetchall()), None
+    )
     if first is None:
         raise ContractError("File is empty: expected a header row and at least one data row.")
     if source.header:
@@ -852,14 +862,16 @@ def _read_whitespace(con, p: str, source: _Source, raw: str, rejects: str) -> No
         names = [f"column{i}" for i in range(len(first[1]))]
     n = len(names)
     picks = ", ".join(f"parts[{i + 1}] AS {_q(c)}" for i, c in enumerate(names))
-    con.sql(f"CREATE OR REPLACE TEMP TABLE {_q(raw)} AS SELECT _line, {picks} FROM {_q(raw + '_lines')} WHERE len(parts) = {n}")
+    con.sql(
+        f"CREATE OR REPLACE TEMP TABLE {_q(raw)} AS SELECT _line, {picks} FROM {_q(raw + '_lines')} WHERE len(parts) = {n}"
+    )
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(rejects)} AS
             SELECT _line AS line,
                    CASE WHEN len(parts) < {n} THEN 'too few fields' ELSE 'too many fields' END
                    || ' (expected {n}, found ' || len(parts) || ')' AS reason,
                    line AS raw_line
-              FROM {_q(raw + '_lines')} WHERE len(parts) <> {n}"""
+              FROM {_q(raw + "_lines")} WHERE len(parts) <> {n}"""
     )
     con.sql(f"DROP TABLE {_q(raw + '_lines')}")
 

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import matplotlib
-
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
 PALETTE = ["#1f5f8b", "#e07b39", "#3a9d5d", "#c2404d", "#7d5ba6", "#8c6d46", "#d477b0", "#6f7378"]
 FIGSIZE = (8.0, 4.2)
@@ -47,7 +44,7 @@ def _finish(ax, title: str, xlabel: str, ylabel: str):
 
 def bar(values: pd.Series, *, title: str, xlabel: str, ylabel: str, horizontal: bool = False, color: str | None = None):
     """Bar chart of a labelled Series (index = categories)."""
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     color = color or PALETTE[0]
     if horizontal:
         ax.barh(values.index.astype(str), values.values, color=color)
@@ -61,14 +58,30 @@ def bar(values: pd.Series, *, title: str, xlabel: str, ylabel: str, horizontal: 
 
 def histogram(bins: pd.DataFrame, *, title: str, xlabel: str, ylabel: str = "Rows (count)"):
     """Histogram from a table of ``left``, ``right``, ``rows`` (as ``profiling.histogram`` returns)."""
-    fig, ax = plt.subplots()
-    ax.bar(bins["left"], bins["rows"], width=(bins["right"] - bins["left"]), align="edge", color=PALETTE[0], edgecolor="white")
+    _fig, ax = plt.subplots()
+    ax.bar(
+        bins["left"],
+        bins["rows"],
+        width=(bins["right"] - bins["left"]),
+        align="edge",
+        color=PALETTE[0],
+        edgecolor="white",
+    )
     return _finish(ax, title, xlabel, ylabel)
 
 
-def line(frame: pd.DataFrame, x: str, ys: Sequence[str] | str, *, title: str, xlabel: str, ylabel: str, labels: Sequence[str] | None = None):
+def line(
+    frame: pd.DataFrame,
+    x: str,
+    ys: Sequence[str] | str,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    labels: Sequence[str] | None = None,
+):
     """One or more lines against ``x``."""
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     ys = [ys] if isinstance(ys, str) else list(ys)
     for i, y in enumerate(ys):
         ax.plot(frame[x], frame[y], marker="o" if len(frame) < 40 else None, ms=3, label=(labels or ys)[i])
@@ -90,19 +103,43 @@ def heatmap(
 ):
     """Annotated heat map of a small matrix (e.g. cohort retention); ``vmax`` caps the colour
     scale so that one large column (month 0 = 100 %) does not wash out the rest."""
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * frame.shape[1] + 2), max(3.5, 0.35 * frame.shape[0] + 1.5)))
-    sns.heatmap(frame, annot=frame.shape[1] <= 20, fmt=fmt, cmap=cmap, ax=ax, vmax=vmax, cbar_kws={"label": colorbar_label}, annot_kws={"size": 7})
+    _fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * frame.shape[1] + 2), max(3.5, 0.35 * frame.shape[0] + 1.5)))
+    sns.heatmap(
+        frame,
+        annot=frame.shape[1] <= 20,
+        fmt=fmt,
+        cmap=cmap,
+        ax=ax,
+        vmax=vmax,
+        cbar_kws={"label": colorbar_label},
+        annot_kws={"size": 7},
+    )
     return _finish(ax, title, xlabel, ylabel)
 
 
-def grouped_bar(frame: pd.DataFrame, x: str, ys: Sequence[str], *, title: str, xlabel: str, ylabel: str, labels: Sequence[str] | None = None):
+def grouped_bar(
+    frame: pd.DataFrame,
+    x: str,
+    ys: Sequence[str],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    labels: Sequence[str] | None = None,
+):
     """Side-by-side bars of several columns per category (e.g. actual vs predicted)."""
-    fig, ax = plt.subplots()
+    _fig, ax = plt.subplots()
     n = len(ys)
     width = 0.8 / n
     pos = range(len(frame))
     for i, y in enumerate(ys):
-        ax.bar([p + (i - (n - 1) / 2) * width for p in pos], frame[y], width=width, label=(labels or ys)[i], color=PALETTE[i % len(PALETTE)])
+        ax.bar(
+            [p + (i - (n - 1) / 2) * width for p in pos],
+            frame[y],
+            width=width,
+            label=(labels or ys)[i],
+            color=PALETTE[i % len(PALETTE)],
+        )
     ax.set_xticks(list(pos))
     ax.set_xticklabels(frame[x].astype(str))
     ax.legend(frameon=False)
@@ -111,9 +148,13 @@ def grouped_bar(frame: pd.DataFrame, x: str, ys: Sequence[str], *, title: str, x
 
 def roc(curves: dict, aucs: dict, *, title: str):
     """ROC curves (false vs true positive rate), one per scorer, with AUC in the legend."""
-    fig, ax = plt.subplots(figsize=(5.5, 5.0))
+    _fig, ax = plt.subplots(figsize=(5.5, 5.0))
     for i, (name, c) in enumerate(curves.items()):
-        ax.plot(c["false_positive_rate"], c["true_positive_rate"], label=f"{name} (AUC {aucs[name]:.2f})", color=PALETTE[i])
+        ax.plot(
+            c["false_positive_rate"], c["true_positive_rate"], label=f"{name} (AUC {aucs[name]:.2f})", color=PALETTE[i]
+        )
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance (AUC 0.50)")
     ax.legend(frameon=False, loc="lower right")
-    return _finish(ax, title, "False positive rate (share of buyers flagged)", "True positive rate (share of lapsers caught)")
+    return _finish(
+        ax, title, "False positive rate (share of buyers flagged)", "True positive rate (share of lapsers caught)"
+    )

@@ -9,7 +9,7 @@ import ibis.expr.datatypes as dt
 import numpy as np
 import pandas as pd
 
-from helpers.engine import portable
+from helpers.core.engine import portable
 
 _EXAMPLE = {"customer_id": "string", "date": "date", "amount": "float64", "quantity": "int64"}
 
@@ -103,9 +103,9 @@ def histogram(table: ibis.Table, column: str, bins: int = 30, clip_quantile: flo
     """Equal-width histogram (``left``, ``right``, ``rows``); the range stops at ``clip_quantile``
     so that a few extreme values do not squash the picture (they fall in the last bin)."""
     col = table[column].cast("float64")
-    stats = table.aggregate(
-        lo=col.min(), hi=col.quantile(clip_quantile) if clip_quantile else col.max()
-    ).execute().iloc[0]
+    stats = (
+        table.aggregate(lo=col.min(), hi=col.quantile(clip_quantile) if clip_quantile else col.max()).execute().iloc[0]
+    )
     lo, hi = float(stats["lo"]), float(stats["hi"])
     if not np.isfinite(lo) or not np.isfinite(hi):
         return pd.DataFrame(columns=["left", "right", "rows"])
@@ -162,7 +162,7 @@ class Profile:
         """Key figures for metrics.json (the row counts are recorded by ``contracts.load``)."""
         worst = self.columns.sort_values("missing_pct", ascending=False).iloc[0] if len(self.columns) else None
         out = {
-            "columns": int(len(self.columns)),
+            "columns": len(self.columns),
             "duplicate_rows": int(self.duplicates),
             "max_missing_pct": float(worst["missing_pct"]) if worst is not None else 0.0,
         }

@@ -119,7 +119,7 @@ def inputs() -> dict[str, dict]:
 # Pieces of a report
 
 
-def key_figures(figures: Mapping[str, str]) -> "HTML":
+def key_figures(figures: Mapping[str, str]):
     """Summary cards: the headline numbers a reader should see first (label -> formatted value)."""
     from html import escape
 

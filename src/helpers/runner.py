@@ -96,7 +96,7 @@ def format_duration(seconds: float | None) -> str:
         return ""
     if seconds < 60:
         return f"{seconds:.1f} s"
-    minutes, sec = divmod(int(round(seconds)), 60)
+    minutes, sec = divmod(round(seconds), 60)
     if minutes < 60:
         return f"{minutes} min {sec:02d} s"
     hours, minutes = divmod(minutes, 60)
@@ -160,9 +160,12 @@ def lean_imports() -> None:
     compiles an Earley grammar at import time (about 2 s here) only to check the ``iri`` string
     format, which notebooks never use. Hiding it makes that check a no-op in this process only.
     """
-    if "jsonschema" not in sys.modules and "rfc3987_syntax" not in sys.modules:
-        if os.environ.get("WORKBENCH_FULL_JSONSCHEMA") != "1":
-            sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    if (
+        "jsonschema" not in sys.modules
+        and "rfc3987_syntax" not in sys.modules
+        and os.environ.get("WORKBENCH_FULL_JSONSCHEMA") != "1"
+    ):
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +377,11 @@ class NotebookInfo:
 
     def describe_parameters(self, indent: str = "  ") -> str:
         if not self.parameters:
-            return f"{indent}(none: the notebook has no cell tagged '{PARAMETERS_TAG}')" if not self.has_parameters_cell else f"{indent}(none)"
+            return (
+                f"{indent}(none: the notebook has no cell tagged '{PARAMETERS_TAG}')"
+                if not self.has_parameters_cell
+                else f"{indent}(none)"
+            )
         decls = [f"{p.name}{': ' + p.type if p.type else ''} = {p.describe_default()}" for p in self.parameters]
         width = max(len(d) for d in decls)
         out = []
@@ -396,9 +403,7 @@ def read_notebook_info(path: Path) -> NotebookInfo:
         raise WorkbenchError(f"Notebook {path} cannot be read as a Jupyter notebook (no cells).")
     cells = data["cells"]
     params_cell = next((c for c in cells if PARAMETERS_TAG in _tags(c)), None)
-    params = (
-        parse_parameters(_cell_source(params_cell), f"parameters cell of {path.name}") if params_cell else []
-    )
+    params = parse_parameters(_cell_source(params_cell), f"parameters cell of {path.name}") if params_cell else []
     meta = data.get("metadata") or {}
     ks = meta.get("kernelspec") or {}
     li = meta.get("language_info") or {}
@@ -769,7 +774,9 @@ class RunResult:
     reason: str = ""  # why it ran / was skipped
 
 
-def run_key(spec: RunSpec, info: NotebookInfo, hasher: FileHasher, helpers_hash: str, inputs: Iterable[Path]) -> tuple[str, dict]:
+def run_key(
+    spec: RunSpec, info: NotebookInfo, hasher: FileHasher, helpers_hash: str, inputs: Iterable[Path]
+) -> tuple[str, dict]:
     """The content key of a run: equal keys mean nothing it depends on has changed."""
     parts = {
         "version": _KEY_VERSION,
@@ -786,8 +793,14 @@ def run_key(spec: RunSpec, info: NotebookInfo, hasher: FileHasher, helpers_hash:
 def _changed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> str:
     if not old:
         return "first run"
-    labels = {"notebook": "notebook changed", "parameters": "parameters changed", "helpers": "helper code changed",
-              "kernel": "kernel changed", "title": "title changed", "version": "runner changed"}
+    labels = {
+        "notebook": "notebook changed",
+        "parameters": "parameters changed",
+        "helpers": "helper code changed",
+        "kernel": "kernel changed",
+        "title": "title changed",
+        "version": "runner changed",
+    }
     reasons = [text for k, text in labels.items() if old.get(k) != new.get(k)]
     old_inputs, new_inputs = old.get("inputs") or {}, new.get("inputs") or {}
     changed_inputs = sorted(k for k in set(old_inputs) | set(new_inputs) if old_inputs.get(k) != new_inputs.get(k))
@@ -1043,8 +1056,13 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
         executed = nbformat.read(tmp_nb, as_version=4) if tmp_nb.exists() else None
         failure = find_failure(executed) if executed is not None else None
         if failure is None:
-            failure = {"ename": exc.ename, "evalue": exc.evalue, "message": error_message(exc.ename, exc.evalue),
-                       "cell": None, "source": exc.source}
+            failure = {
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "message": error_message(exc.ename, exc.evalue),
+                "cell": None,
+                "source": exc.source,
+            }
         return executed, failure
     finally:
         if env_before is None:
@@ -1107,8 +1125,13 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
         try:
             executed, failure = _execute_notebook(spec, tmp_nb, emit)
         except Exception as exc:  # kernel could not start, died, timed out, ...
-            failure = {"ename": type(exc).__name__, "evalue": str(exc),
-                       "message": error_message(type(exc).__name__, str(exc)), "cell": None, "source": ""}
+            failure = {
+                "ename": type(exc).__name__,
+                "evalue": str(exc),
+                "message": error_message(type(exc).__name__, str(exc)),
+                "cell": None,
+                "source": "",
+            }
         duration = time.perf_counter() - t0
         if executed is not None:
             _write_notebook(executed, tmp_nb)
@@ -1128,8 +1151,13 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
         except Exception as exc:
             if not failure:
                 result.status = "failed"
-                result.error = {"ename": type(exc).__name__, "evalue": str(exc), "cell": None, "source": "",
-                                "message": "The report could not be rendered: " + error_message(type(exc).__name__, str(exc))}
+                result.error = {
+                    "ename": type(exc).__name__,
+                    "evalue": str(exc),
+                    "cell": None,
+                    "source": "",
+                    "message": "The report could not be rendered: " + error_message(type(exc).__name__, str(exc)),
+                }
     finally:
         tmp_nb.unlink(missing_ok=True)
     result.finished_at = now_iso()
@@ -1202,7 +1230,9 @@ def format_number(value: Any) -> str:
     return str(value)
 
 
-def report_header(spec: RunSpec, status: str, failure: Mapping[str, Any] | None, started_at: str, duration: float) -> dict:
+def report_header(
+    spec: RunSpec, status: str, failure: Mapping[str, Any] | None, started_at: str, duration: float
+) -> dict:
     params = []
     for p in spec.declared:
         is_set = p.name in spec.parameters
@@ -1215,15 +1245,21 @@ def report_header(spec: RunSpec, status: str, failure: Mapping[str, Any] | None,
             if not isinstance(entry, dict):
                 continue
             sha = str(entry.get("sha256") or "")
-            inputs.append({
-                "name": name,
-                "file": entry.get("file") or Path(str(entry.get("path", ""))).name,
-                "rows_read": format_number(entry.get("rows_read")) if entry.get("rows_read") is not None else "",
-                "rows_accepted": format_number(entry.get("rows_accepted")) if entry.get("rows_accepted") is not None else "",
-                "rows_quarantined": format_number(entry.get("rows_quarantined")) if entry.get("rows_quarantined") is not None else "",
-                "sha256": sha,
-                "sha_short": sha[:12],
-            })
+            inputs.append(
+                {
+                    "name": name,
+                    "file": entry.get("file") or Path(str(entry.get("path", ""))).name,
+                    "rows_read": format_number(entry.get("rows_read")) if entry.get("rows_read") is not None else "",
+                    "rows_accepted": format_number(entry.get("rows_accepted"))
+                    if entry.get("rows_accepted") is not None
+                    else "",
+                    "rows_quarantined": format_number(entry.get("rows_quarantined"))
+                    if entry.get("rows_quarantined") is not None
+                    else "",
+                    "sha256": sha,
+                    "sha_short": sha[:12],
+                }
+            )
     return {
         "title": spec.title,
         "notebook": spec.notebook.name,
@@ -1370,7 +1406,9 @@ def _key_figures(metrics: Mapping[str, Any], wanted: Sequence[str] | None) -> li
         names = [k for k in wanted if k in metrics]
     else:
         keys = list(metrics)
-        names = ([k for k in keys if not k.startswith("rows.")] + [k for k in keys if k.startswith("rows.")])[:DEFAULT_KEY_FIGURES]
+        names = ([k for k in keys if not k.startswith("rows.")] + [k for k in keys if k.startswith("rows.")])[
+            :DEFAULT_KEY_FIGURES
+        ]
     return [(k, format_number(metrics[k])) for k in names]
 
 
@@ -1396,19 +1434,21 @@ def index_entries(output_dir: Path, order: Sequence[str] = ()) -> list[dict]:
         else:
             status_text = "completed" if status == "ok" else "failed"
         err = s.get("error") or None
-        entries.append({
-            "name": s["name"],
-            "title": s.get("title") or s["name"],
-            "status": status,
-            "badge": badge,
-            "status_text": status_text,
-            "run_date": when,
-            "duration": format_duration(s.get("duration_s")),
-            "params": [(k, format_value(v)) for k, v in (s.get("parameters") or {}).items()],
-            "figures": _key_figures(metrics, s.get("key_metrics")) if isinstance(metrics, dict) else [],
-            "report_href": f"{s['name']}/{REPORT_FILE}" if (run_dir / REPORT_FILE).exists() else None,
-            "error": err,
-        })
+        entries.append(
+            {
+                "name": s["name"],
+                "title": s.get("title") or s["name"],
+                "status": status,
+                "badge": badge,
+                "status_text": status_text,
+                "run_date": when,
+                "duration": format_duration(s.get("duration_s")),
+                "params": [(k, format_value(v)) for k, v in (s.get("parameters") or {}).items()],
+                "figures": _key_figures(metrics, s.get("key_metrics")) if isinstance(metrics, dict) else [],
+                "report_href": f"{s['name']}/{REPORT_FILE}" if (run_dir / REPORT_FILE).exists() else None,
+                "error": err,
+            }
+        )
     return entries
 
 
@@ -1419,8 +1459,10 @@ def write_index(output_dir: Path, order: Sequence[str] = (), title: str = "Repor
         "failed": sum(e["badge"] == "failed" for e in entries),
         "skipped": sum(e["badge"] == "skipped" for e in entries),
     }
-    page = jinja_env().get_template("runs_index.html.j2").render(
-        title=title, runs=entries, counts=counts, css=stylesheet(), generated_at=format_date(now_iso())
+    page = (
+        jinja_env()
+        .get_template("runs_index.html.j2")
+        .render(title=title, runs=entries, counts=counts, css=stylesheet(), generated_at=format_date(now_iso()))
     )
     path = output_dir / INDEX_FILE
     write_text_atomic(path, page)
@@ -1455,8 +1497,12 @@ class Project:
     runs: list[RunConfig]
 
 
-def open_project(notebooks_dir: Path | None = None, output_dir: Path | None = None, config: Path | None = None,
-                 cwd: Path | None = None) -> Project:
+def open_project(
+    notebooks_dir: Path | None = None,
+    output_dir: Path | None = None,
+    config: Path | None = None,
+    cwd: Path | None = None,
+) -> Project:
     cwd = (cwd or Path.cwd()).resolve()
     if config is not None:
         config = (cwd / config).resolve() if not config.is_absolute() else config
@@ -1523,18 +1569,20 @@ def plan_runs(project: Project, options: RunOptions) -> list[RunSpec]:
             ]
             values = resolve_parameters(info, layers)
             title = (cfg.title if cfg and cfg.title else None) or info.title or name
-            specs.append(RunSpec(
-                name=name,
-                notebook=path,
-                notebooks_dir=project.notebooks_dir,
-                output_dir=project.output_dir,
-                title=title,
-                parameters=values,
-                declared=info.parameters,
-                kernel=options.kernel,
-                key_metrics=cfg.key_metrics if cfg else None,
-                timeout=options.timeout,
-            ))
+            specs.append(
+                RunSpec(
+                    name=name,
+                    notebook=path,
+                    notebooks_dir=project.notebooks_dir,
+                    output_dir=project.output_dir,
+                    title=title,
+                    parameters=values,
+                    declared=info.parameters,
+                    kernel=options.kernel,
+                    key_metrics=cfg.key_metrics if cfg else None,
+                    timeout=options.timeout,
+                )
+            )
         except WorkbenchError as exc:
             errors.append(str(exc))
     names = [s.name for s in specs]
@@ -1569,12 +1617,13 @@ def _worker_run(spec: RunSpec) -> RunResult:
     return execute_run(spec, _worker_emit)
 
 
-def _run_parallel(specs: Sequence[RunSpec], jobs: int, progress: Progress, on_done: Callable[[RunSpec, RunResult], None]) -> None:
+def _run_parallel(
+    specs: Sequence[RunSpec], jobs: int, progress: Progress, on_done: Callable[[RunSpec, RunResult], None]
+) -> None:
     import multiprocessing as mp
     import queue as queue_mod
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
     import threading
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # fork is fastest but only safe from a single-threaded process (the CLI); elsewhere (e.g.
     # under pytest-xdist, which runs threads) start workers from a clean forkserver/spawn.
@@ -1606,9 +1655,17 @@ def _run_parallel(specs: Sequence[RunSpec], jobs: int, progress: Progress, on_do
                 try:
                     result = fut.result()
                 except Exception as exc:  # the worker process died
-                    result = RunResult(spec.name, "failed", error={
-                        "ename": type(exc).__name__, "evalue": str(exc), "cell": None, "source": "",
-                        "message": error_message(type(exc).__name__, str(exc))})
+                    result = RunResult(
+                        spec.name,
+                        "failed",
+                        error={
+                            "ename": type(exc).__name__,
+                            "evalue": str(exc),
+                            "cell": None,
+                            "source": "",
+                            "message": error_message(type(exc).__name__, str(exc)),
+                        },
+                    )
                 on_done(spec, result)
         drain()
     events.close()
@@ -1638,8 +1695,7 @@ def run_reports(options: RunOptions, progress: Progress | None = None, cwd: Path
         recorded = {spec.notebooks_dir / p for p in (state or {}).get("inputs", [])}
         key, parts = run_key(spec, infos[spec.notebook], hasher, helpers_hash, param_inputs[spec.name] | recorded)
         outputs_there = all((spec.run_dir / f).exists() for f in (REPORT_FILE, NOTEBOOK_FILE))
-        if (not options.force and state and state.get("status") == "ok" and state.get("key") == key
-                and outputs_there):
+        if not options.force and state and state.get("status") == "ok" and state.get("key") == key and outputs_there:
             state["last_action"] = "skipped"
             state["checked_at"] = now_iso()
             write_json_atomic(run_state_path(output_dir, spec.name), state)
@@ -1648,9 +1704,17 @@ def run_reports(options: RunOptions, progress: Progress | None = None, cwd: Path
             progress.done(result)
         else:
             to_run.append(spec)
-            spec_reason = "forced" if options.force else (
-                "previous run failed" if state and state.get("status") != "ok" else
-                "outputs missing" if state and state.get("key") == key else _changed((state or {}).get("key_parts"), parts))
+            spec_reason = (
+                "forced"
+                if options.force
+                else (
+                    "previous run failed"
+                    if state and state.get("status") != "ok"
+                    else "outputs missing"
+                    if state and state.get("key") == key
+                    else _changed((state or {}).get("key_parts"), parts)
+                )
+            )
             spec.reason = spec_reason
             results[spec.name] = RunResult(spec.name, "pending", reason=spec_reason)
 
@@ -1701,7 +1765,9 @@ def run_reports(options: RunOptions, progress: Progress | None = None, cwd: Path
     final = [results[s.name] for s in specs]
     counts = {k: sum(r.status == k for r in final) for k in ("ok", "failed", "skipped")}
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to do"
-    progress.line(f"{len(final)} run(s): {summary} in {format_duration(time.perf_counter() - t_start)}; index: {_display_path(index)}")
+    progress.line(
+        f"{len(final)} run(s): {summary} in {format_duration(time.perf_counter() - t_start)}; index: {_display_path(index)}"
+    )
     return 1 if counts["failed"] else 0
 
 

@@ -54,15 +54,15 @@ import pyarrow as pa
 __all__ = [
     "KINDS",
     "SyntheticData",
-    "generate",
-    "generate_transactions",
-    "generate_customers",
-    "generate_customer_base",
-    "generate_responses",
-    "generate_journeys",
-    "generate_spend",
     "bgnbd_expected_repeats",
     "expected_rows_per_customer",
+    "generate",
+    "generate_customer_base",
+    "generate_customers",
+    "generate_journeys",
+    "generate_responses",
+    "generate_spend",
+    "generate_transactions",
     "geometric_adstock",
     "logistic_saturation",
     "write_frame",
@@ -318,7 +318,7 @@ def generate_transactions(
         r, alpha, a, b, acquisition_weeks, observation_weeks, returns_rate, zero_value_rate
     )
     if n_customers is None:
-        n = max(1, int(round(_check_rows(rows) / per_customer)))
+        n = max(1, round(_check_rows(rows) / per_customer))
     else:
         n = _check_rows(n_customers, "n_customers")
 
@@ -505,12 +505,12 @@ def generate_customers(
         raise ValueError("give exactly one of rows or n_customers")
     n = _check_rows(rows if rows is not None else n_customers, "rows")
     shares = {
-        "region": _shares(region_shares, list((region_shares or REGION_SHARES)), REGION_SHARES),
-        "age_band": _shares(age_band_shares, list((age_band_shares or AGE_BAND_SHARES)), AGE_BAND_SHARES),
+        "region": _shares(region_shares, list(region_shares or REGION_SHARES), REGION_SHARES),
+        "age_band": _shares(age_band_shares, list(age_band_shares or AGE_BAND_SHARES), AGE_BAND_SHARES),
         "acquisition_channel": _shares(
-            acquisition_shares, list((acquisition_shares or ACQUISITION_SHARES)), ACQUISITION_SHARES
+            acquisition_shares, list(acquisition_shares or ACQUISITION_SHARES), ACQUISITION_SHARES
         ),
-        "gender": _shares(gender_shares, list((gender_shares or GENDER_SHARES)), GENDER_SHARES),
+        "gender": _shares(gender_shares, list(gender_shares or GENDER_SHARES), GENDER_SHARES),
     }
     rng = _rng(seed, _STREAM_CUSTOMERS)
     codes = {col: _choice(rng, s, n) for col, s in shares.items()}
@@ -697,7 +697,7 @@ def generate_responses(
         segment_effects = {s: _SEGMENT_EFFECTS_1TO5.get(s, 0.0) * unit for s in seg_shares}
     segment_effects = {s: float(segment_effects.get(s, 0.0)) for s in seg_shares}
     pop = _shares(population_shares, list(population_shares or REGION_SHARES), REGION_SHARES)
-    samp = _shares(sample_shares, list(pop), {r: 1.0 for r in pop} if sample_shares is None else sample_shares)
+    samp = _shares(sample_shares, list(pop), dict.fromkeys(pop, 1.0) if sample_shares is None else sample_shares)
     if region_effects is None:
         region_effects = {r: _REGION_EFFECTS_1TO5.get(r, 0.0) * unit for r in pop}
     region_effects = {r: float(region_effects.get(r, 0.0)) for r in pop}
@@ -1239,7 +1239,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
             quote = _needs_quotes(table)
             # pyarrow quotes header names even with quoting_style="none": write a plain header
             options = pacsv.WriteOptions(quoting_style="needed" if quote else "none", include_header=quote)
-            with (pa.OSFile(tmp, "wb") if fmt == "csv" else pa.CompressedOutputStream(tmp, "gzip")) as out:
+            with pa.OSFile(tmp, "wb") if fmt == "csv" else pa.CompressedOutputStream(tmp, "gzip") as out:
                 if not quote:
                     out.write((",".join(table.column_names) + "\n").encode("utf-8"))
                 pacsv.write_csv(table, out, options)
@@ -1262,7 +1262,9 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike) -> Path:
 # A messy export, for demonstrating and testing the data contracts
 
 
-def write_messy_transactions(path: str | os.PathLike, rows: int = 20_000, seed: int = 7, defects_per_kind: int = 5) -> dict:
+def write_messy_transactions(
+    path: str | os.PathLike, rows: int = 20_000, seed: int = 7, defects_per_kind: int = 5
+) -> dict:
     """Write a transactions CSV (``;``-separated, day-first dates, like a European spreadsheet
     export) with returns and zero-value orders, plus ``defects_per_kind`` rows of each defect a
     contract must catch. Returns what was planted: ``{"rows": n, "defects": {reason: count}, ...}``.
@@ -1347,7 +1349,9 @@ def simulate_bgnbd_summary(n: int, r: float, alpha: float, a: float, b: float, s
     return pd.DataFrame({"frequency": x, "recency": tx, "T": T})
 
 
-def simulate_pareto_nbd_summary(n: int, r: float, alpha: float, s: float, beta: float, seed: int = 0, T=None) -> pd.DataFrame:
+def simulate_pareto_nbd_summary(
+    n: int, r: float, alpha: float, s: float, beta: float, seed: int = 0, T=None
+) -> pd.DataFrame:
     """``frequency, recency, T`` of ``n`` Pareto/NBD customers in continuous time: purchase rate
     lambda ~ Gamma(r, rate alpha), exponential lifetime with rate mu ~ Gamma(s, rate beta)."""
     rng = np.random.default_rng(seed)

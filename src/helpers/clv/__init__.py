@@ -15,4 +15,13 @@ from .models import (
     gamma_gamma_independence,
 )
 
-__all__ = list(models.__all__)
+__all__ = [
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "IndependenceCheck",
+    "ModelFitError",
+    "ParetoNBDModel",
+    "customer_lifetime_value",
+    "gamma_gamma_independence",
+    "models",
+]

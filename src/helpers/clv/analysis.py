@@ -17,7 +17,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from helpers.clv.summary import TX_SCHEMA, _as_date, _days_per_unit, purchase_days_expr
-from helpers.engine import portable
+from helpers.core.engine import portable
 
 # --------------------------------------------------------------------------------------------
 # Calibration vs holdout
@@ -31,7 +31,9 @@ def holdout_by_frequency(model, summary: pd.DataFrame, holdout_duration: float, 
     )
     bucket = np.minimum(summary["frequency"].to_numpy(), max_bucket)
     df = pd.DataFrame({"bucket": bucket, "actual": summary["frequency_holdout"].to_numpy(), "predicted": pred})
-    out = df.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean"))
+    out = df.groupby("bucket").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+    )
     out.index = [f"{b}+" if b == max_bucket else str(b) for b in out.index]
     out.index.name = "calibration_repeat_purchases"
     return out.reset_index()
@@ -111,14 +113,18 @@ def tracking(
     unit_days = _days_per_unit(time_unit)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     n_periods = int(np.ceil(((end - start).days + 1) / unit_days))
-    actual = repeat_purchases_by_period_expr(table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col).execute()
+    actual = repeat_purchases_by_period_expr(
+        table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col
+    ).execute()
     actual = actual.set_index("period")["repeat_purchases"].reindex(range(n_periods), fill_value=0)
     births = pd.to_datetime(first_purchases).value_counts()
     birth_offsets = ((births.index - start).days.to_numpy() + 1) / unit_days  # a purchase day ends at its close
     counts = births.to_numpy(dtype=float)
     period_ends = np.arange(1, n_periods + 1, dtype=float)
     elapsed = np.clip(period_ends[:, None] - birth_offsets[None, :], 0.0, None)
-    expected_cum = np.asarray(model.expected_purchases_new_customer(elapsed.ravel()), dtype=float).reshape(elapsed.shape) @ counts
+    expected_cum = (
+        np.asarray(model.expected_purchases_new_customer(elapsed.ravel()), dtype=float).reshape(elapsed.shape) @ counts
+    )
     out = pd.DataFrame(
         {
             "period": np.arange(n_periods),
@@ -136,7 +142,9 @@ def tracking(
 # Value tiers and churn early warning
 
 
-def value_tiers(clv: pd.Series, shares: Sequence[float] = (0.2, 0.3), labels: Sequence[str] = ("top", "middle", "rest")) -> pd.Series:
+def value_tiers(
+    clv: pd.Series, shares: Sequence[float] = (0.2, 0.3), labels: Sequence[str] = ("top", "middle", "rest")
+) -> pd.Series:
     """Tier per customer by predicted CLV: the top ``shares[0]`` of customers, the next
     ``shares[1]``, and the rest (default 20 % / 30 % / 50 %). Ties share a tier by rank order."""
     if len(labels) != len(shares) + 1:
@@ -156,7 +164,9 @@ def tier_table(customers: pd.DataFrame, tier_col: str = "value_tier", clv_col: s
     return t.reset_index()
 
 
-def at_risk(customers: pd.DataFrame, threshold: float, p_alive_col: str = "p_alive", clv_col: str = "clv") -> pd.DataFrame:
+def at_risk(
+    customers: pd.DataFrame, threshold: float, p_alive_col: str = "p_alive", clv_col: str = "clv"
+) -> pd.DataFrame:
     """Customers whose P(alive) is below ``threshold``, ranked by value at risk.
 
     value at risk = (CLV if still active) x P(already gone) = clv / p_alive x (1 - p_alive):
@@ -166,7 +176,9 @@ def at_risk(customers: pd.DataFrame, threshold: float, p_alive_col: str = "p_ali
         raise ValueError("churn_threshold must be between 0 and 1")
     p = customers[p_alive_col].clip(lower=1e-12)
     value_if_active = customers[clv_col] / p
-    out = customers.assign(value_if_active=value_if_active, value_at_risk=value_if_active * (1 - customers[p_alive_col]))
+    out = customers.assign(
+        value_if_active=value_if_active, value_at_risk=value_if_active * (1 - customers[p_alive_col])
+    )
     out = out[out[p_alive_col] < threshold].sort_values("value_at_risk", ascending=False)
     return out
 
@@ -203,7 +215,7 @@ class ChurnClassifier:
 
     def fit(
         self, summary: pd.DataFrame, baseline_score: Sequence[float] | None = None, baseline_label: str = "baseline"
-    ) -> "ChurnClassifier":
+    ) -> ChurnClassifier:
         X = churn_features(summary)
         y = (summary["frequency_holdout"].to_numpy() == 0).astype(int)
         if y.min() == y.max():
@@ -232,7 +244,10 @@ class ChurnClassifier:
 
     def aucs(self) -> dict[str, float]:
         """ROC AUC of the out-of-fold classifier and of the baseline, keyed by their labels."""
-        return {"classifier": self.auc_, **({self.baseline_label_: self.baseline_auc_} if self.baseline_auc_ is not None else {})}
+        return {
+            "classifier": self.auc_,
+            **({self.baseline_label_: self.baseline_auc_} if self.baseline_auc_ is not None else {}),
+        }
 
     def roc_curves(self) -> dict[str, pd.DataFrame]:
         """ROC curves of the out-of-fold classifier scores and of the baseline score, keyed like ``aucs()``."""

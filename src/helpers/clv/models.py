@@ -43,8 +43,9 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,8 @@ def days_per_unit(time_unit: str, allowed: Sequence[str] = tuple(DAYS_PER_UNIT))
         names = " or ".join(f"'{u}' ({_UNIT_NAMES[u]})" for u in allowed)
         raise ValueError(f"time_unit must be {names}, not {time_unit!r}")
     return DAYS_PER_UNIT[unit]
+
+
 _Z95 = 1.959963984540054
 
 
@@ -160,8 +163,7 @@ def _check_whole_nonnegative(name: str, arr: np.ndarray) -> None:
     if frac.any():
         i = int(np.flatnonzero(frac)[0])
         raise ValueError(
-            f"{name} must be whole numbers (the number of repeat purchases); found {arr[i]:g} at "
-            f"position {i}"
+            f"{name} must be whole numbers (the number of repeat purchases); found {arr[i]:g} at position {i}"
         )
 
 
@@ -451,7 +453,10 @@ class _BaseModel:
 
         try:
             res = optimize.minimize(
-                fun, phi0, jac=True, method="L-BFGS-B",
+                fun,
+                phi0,
+                jac=True,
+                method="L-BFGS-B",
                 bounds=[(_LOG_LOWER, _LOG_UPPER)] * phi0.size,
                 options={"maxiter": 500, "gtol": 1e-7, "ftol": 1e-13},
             )
@@ -527,16 +532,14 @@ class _BaseModel:
         theta = np.exp(phi)
         if f >= 1e99 or not np.all(np.isfinite(theta)):
             raise ModelFitError(
-                f"{name}: the optimiser ended where the log-likelihood is not finite "
-                f"({message}). " + _FIT_ADVICE
+                f"{name}: the optimiser ended where the log-likelihood is not finite ({message}). " + _FIT_ADVICE
             )
         at_edge = (phi <= _LOG_LOWER + 1e-3) | (phi >= _LOG_UPPER - 1e-3)
         if at_edge.any():
             which = ", ".join(f"{names[i]}={theta[i]:.3g}" for i in np.flatnonzero(at_edge))
             raise ModelFitError(
                 f"{name}: parameter(s) {which} ran to the edge of the allowed range [1e-8, 1e8]: the "
-                "data do not pin them down (the likelihood keeps improving towards an extreme). "
-                + _FIT_ADVICE
+                "data do not pin them down (the likelihood keeps improving towards an extreme). " + _FIT_ADVICE
             )
         extreme = (theta < 1e-5) | (theta > 1e5)
         note = ""
@@ -574,7 +577,7 @@ class _BaseModel:
         self.covariance_ = pd.DataFrame(cov_phi * np.outer(theta, theta), index=list(names), columns=list(names))
         self._se_log = se_phi
         self.log_likelihood_ = ll
-        self.n_customers_ = int(round(N)) if abs(N - round(N)) < 1e-9 else N
+        self.n_customers_ = round(N) if abs(N - round(N)) < 1e-9 else N
         self.aic_ = 2.0 * k - 2.0 * ll
         self.bic_ = k * math.log(N) - 2.0 * ll
         self.converged_ = converged
@@ -633,7 +636,7 @@ class _BaseModel:
 class _TransactionModel(_BaseModel):
     """Fitting entry point shared by the BG/NBD and Pareto/NBD models."""
 
-    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> "_TransactionModel":
+    def fit(self, frequency: Any, recency: Any, T: Any, weights: Any = None) -> _TransactionModel:
         """Fit by maximum likelihood.
 
         Parameters
@@ -702,7 +705,9 @@ class _TransactionModel(_BaseModel):
             nll, _ = self._nll_grad(theta, self._prepare(x, tx, TT, w))
         return -float(nll)
 
-    def _predict_inputs(self, frequency: Any, recency: Any, T: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index | None, bool]:
+    def _predict_inputs(
+        self, frequency: Any, recency: Any, T: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, pd.Index | None, bool]:
         self._check_fitted()
         x, tx, TT = _validate_rfm(frequency, recency, T)
         return x, tx, TT, _first_index(frequency, recency, T), _all_scalar(frequency, recency, T)
@@ -839,11 +844,7 @@ class BetaGeoModel(_TransactionModel):
         out = np.full(x.size, -np.inf)
         pos = x > 0
         xp = x[pos]
-        out[pos] = (
-            math.log(a)
-            - np.log(b + xp - 1.0)
-            + (r + xp) * (np.log(alpha + T[pos]) - np.log(alpha + tx[pos]))
-        )
+        out[pos] = math.log(a) - np.log(b + xp - 1.0) + (r + xp) * (np.log(alpha + T[pos]) - np.log(alpha + tx[pos]))
         return out
 
     def p_alive(self, frequency: Any, recency: Any, T: Any) -> Any:
@@ -1082,9 +1083,7 @@ def _hyp_quad_chunk(P: np.ndarray, Q: np.ndarray, rho: np.ndarray) -> tuple[np.n
         lo = np.where(above, mid, lo)
         hi = np.where(above, hi, mid)
     wr = hi
-    bps = np.sort(
-        np.stack([wl, wm, np.clip(0.0, wl, wr), np.clip(-lr, wl, wr), wr], axis=1), axis=1
-    )
+    bps = np.sort(np.stack([wl, wm, np.clip(0.0, wl, wr), np.clip(-lr, wl, wr), wr], axis=1), axis=1)
     seg_lo, seg_len = bps[:, :-1], np.diff(bps, axis=1)  # (m, 4)
     w = (seg_lo[:, :, None] + seg_len[:, :, None] * _UNIT_U[None, None, :]).reshape(P.size, -1)
     wt = (seg_len[:, :, None] * _UNIT_W[None, None, :]).reshape(P.size, -1)
@@ -1138,7 +1137,9 @@ def _log_hyp_1pq(P: np.ndarray, Q: np.ndarray, z: np.ndarray, zcut: float = _ZCU
     return tuple(out)
 
 
-def _pareto_log_I(x: np.ndarray, t: np.ndarray, r: float, alpha: float, s: float, beta: float) -> tuple[np.ndarray, np.ndarray]:
+def _pareto_log_I(
+    x: np.ndarray, t: np.ndarray, r: float, alpha: float, s: float, beta: float
+) -> tuple[np.ndarray, np.ndarray]:
     """log I(t) = log int_t^inf (alpha+u)^-(r+x) (beta+u)^-(s+1) du and its gradient (n, 4)
     with respect to (r, alpha, s, beta)."""
     if alpha >= beta:
@@ -1234,7 +1235,8 @@ class ParetoNBDModel(_TransactionModel):
         Tr = D.Tu[D.iT]
         g = np.array(
             [
-                _dot(D.Wx, special.digamma(r + xs) - special.digamma(r)) + D.N * math.log(alpha)
+                _dot(D.Wx, special.digamma(r + xs) - special.digamma(r))
+                + D.N * math.log(alpha)
                 - _dot(w0, R["logaT"][D.iT]),
                 D.N * r / alpha - _dot((w0 * (r + D.x)), (1.0 / (alpha + Tr))),
                 D.N * math.log(beta) - _dot(w0, R["logbT"][D.iT]) + float((w1 - w2).sum()) / s,
@@ -1331,7 +1333,7 @@ class GammaGammaModel(_BaseModel):
         mean_m = _dot(data.w, data.m) / data.N
         return np.array([1.0, 2.0, max(mean_m, 1e-6)])
 
-    def fit(self, frequency: Any, monetary: Any, weights: Any = None) -> "GammaGammaModel":
+    def fit(self, frequency: Any, monetary: Any, weights: Any = None) -> GammaGammaModel:
         """Fit on repeat buyers; ``frequency`` = number of repeat transactions, ``monetary`` = their
         mean value (> 0 for every customer with frequency > 0). Returns self."""
         x = _to_float_array("frequency", frequency)
@@ -1463,7 +1465,9 @@ def customer_lifetime_value(
         total += (cum - prev) / (1.0 + discount_rate) ** (m / 12.0)
         prev = cum
     clv = total * spend * margin
-    return _wrap(clv, _first_index(frequency, recency, T, monetary), _all_scalar(frequency, recency, T, monetary), "clv")
+    return _wrap(
+        clv, _first_index(frequency, recency, T, monetary), _all_scalar(frequency, recency, T, monetary), "clv"
+    )
 
 
 @dataclass(frozen=True)
@@ -1480,7 +1484,9 @@ class IndependenceCheck:
         return self.independent
 
 
-def gamma_gamma_independence(frequency: Any, monetary: Any, threshold: float = 0.3, warn: bool = True) -> IndependenceCheck:
+def gamma_gamma_independence(
+    frequency: Any, monetary: Any, threshold: float = 0.3, warn: bool = True
+) -> IndependenceCheck:
     """Check the Gamma-Gamma assumption that spend does not depend on purchase frequency.
 
     Computes the Pearson correlation of frequency and monetary among repeat buyers (frequency
@@ -1496,9 +1502,11 @@ def gamma_gamma_independence(frequency: Any, monetary: Any, threshold: float = 0
     xs, ms = x[ok], m[ok]
     if n < 3 or np.ptp(xs) == 0 or np.ptp(ms) == 0:
         return IndependenceCheck(
-            float("nan"), n, threshold, True,
-            f"Cannot assess frequency-spend correlation: {n} repeat buyers, or no variation in "
-            "frequency or spend.",
+            float("nan"),
+            n,
+            threshold,
+            True,
+            f"Cannot assess frequency-spend correlation: {n} repeat buyers, or no variation in frequency or spend.",
         )
     corr = float(np.corrcoef(xs, ms)[0, 1])
     independent = abs(corr) <= threshold

@@ -27,7 +27,7 @@ import ibis
 import pandas as pd
 
 from helpers.clv.models import days_per_unit
-from helpers.engine import portable
+from helpers.core.engine import portable
 
 TX_SCHEMA = {"customer_id": "string", "date": "date", "amount": "float64"}
 SUMMARY_DTYPES = {
@@ -195,9 +195,7 @@ class SummaryResult:
                 "are not purchases and are left out of frequency, recency and spend."
             )
         if self.zero_rows:
-            parts.append(
-                f"{self.zero_rows:,} zero-value orders count as purchases (a visit), with zero spend."
-            )
+            parts.append(f"{self.zero_rows:,} zero-value orders count as purchases (a visit), with zero spend.")
         return " ".join(parts) or "No returns or zero-value orders were found."
 
 
@@ -238,7 +236,9 @@ def customer_summary(
     )
 
 
-def cohort_retention(table: ibis.Table, customer_col="customer_id", date_col="date", amount_col="amount") -> pd.DataFrame:
+def cohort_retention(
+    table: ibis.Table, customer_col="customer_id", date_col="date", amount_col="amount"
+) -> pd.DataFrame:
     """Share of each monthly acquisition cohort active in each month since its first purchase.
 
     Rows: cohort (first day of the first-purchase month); columns: months since (0, 1, ...);
@@ -247,9 +247,7 @@ def cohort_retention(table: ibis.Table, customer_col="customer_id", date_col="da
     act = cohort_activity_expr(table, customer_col, date_col, amount_col).execute()
     if act.empty:
         return pd.DataFrame()
-    act["cohort"] = pd.to_datetime(
-        {"year": act["cohort_index"] // 12, "month": act["cohort_index"] % 12 + 1, "day": 1}
-    )
+    act["cohort"] = pd.to_datetime({"year": act["cohort_index"] // 12, "month": act["cohort_index"] % 12 + 1, "day": 1})
     counts = act.pivot_table(index="cohort", columns="months_since", values="active_customers", aggfunc="sum")
     sizes = counts[0]
     retention = counts.div(sizes, axis=0)

@@ -29,7 +29,17 @@ from helpers.clv.summary import cohort_retention, customer_summary
 
 TRANSACTION_MODELS = {"bgnbd": BetaGeoModel, "pareto_nbd": ParetoNBDModel}
 MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
-CUSTOMER_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary", "p_alive", "expected_purchases", "clv", "value_tier"]
+CUSTOMER_COLUMNS = [
+    "customer_id",
+    "frequency",
+    "recency",
+    "T",
+    "monetary",
+    "p_alive",
+    "expected_purchases",
+    "clv",
+    "value_tier",
+]
 
 
 class CLVAnalysis:
@@ -66,7 +76,7 @@ class CLVAnalysis:
         self.seed = seed
 
     # ------------------------------------------------------------------------------------
-    def fit(self, table, customer_col="customer_id", date_col="date", amount_col="amount") -> "CLVAnalysis":
+    def fit(self, table, customer_col="customer_id", date_col="date", amount_col="amount") -> CLVAnalysis:
         if self.transaction_model not in TRANSACTION_MODELS:
             raise ValueError(f"transaction_model must be one of {', '.join(TRANSACTION_MODELS)}")
         if not 0 < self.churn_threshold < 1:
@@ -97,10 +107,16 @@ class CLVAnalysis:
             chosen = self.bgnbd_ if self.transaction_model == "bgnbd" else self.pareto_nbd_
             self.holdout_table_ = analysis.holdout_by_frequency(chosen, s, self.holdout_duration_)
             first = pd.Timestamp(s["first_purchase"].min())
-            self.tracking_ = analysis.tracking(chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, **cols)
+            self.tracking_ = analysis.tracking(
+                chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, **cols
+            )
             p_alive_cal = np.asarray(chosen.p_alive(s["frequency"], s["recency"], s["T"]), dtype=float)
-            expected_cal = np.asarray(chosen.expected_purchases(self.holdout_duration_, s["frequency"], s["recency"], s["T"]), dtype=float)
-            self.churn_ = analysis.ChurnClassifier(seed=self.seed).fit(s, baseline_score=1 - p_alive_cal, baseline_label="1 - P(alive)")
+            expected_cal = np.asarray(
+                chosen.expected_purchases(self.holdout_duration_, s["frequency"], s["recency"], s["T"]), dtype=float
+            )
+            self.churn_ = analysis.ChurnClassifier(seed=self.seed).fit(
+                s, baseline_score=1 - p_alive_cal, baseline_label="1 - P(alive)"
+            )
             from sklearn.metrics import roc_auc_score
 
             y = (s["frequency_holdout"].to_numpy() == 0).astype(int)
@@ -131,12 +147,23 @@ class CLVAnalysis:
         m = self.final_model_
         out = f[["customer_id", "frequency", "recency", "T", "monetary"]].copy()
         out["p_alive"] = np.asarray(m.p_alive(f["frequency"], f["recency"], f["T"]), dtype=float)
-        out["expected_purchases"] = np.asarray(m.expected_purchases(horizon, f["frequency"], f["recency"], f["T"]), dtype=float)
-        out["expected_spend"] = np.asarray(self.final_spend_model_.expected_spend(f["frequency"], f["monetary"]), dtype=float)
+        out["expected_purchases"] = np.asarray(
+            m.expected_purchases(horizon, f["frequency"], f["recency"], f["T"]), dtype=float
+        )
+        out["expected_spend"] = np.asarray(
+            self.final_spend_model_.expected_spend(f["frequency"], f["monetary"]), dtype=float
+        )
         out["clv"] = np.asarray(
             customer_lifetime_value(
-                m, self.final_spend_model_, f["frequency"], f["recency"], f["T"], f["monetary"],
-                horizon_months=self.horizon_months, discount_rate=self.discount_rate, margin=self.margin,
+                m,
+                self.final_spend_model_,
+                f["frequency"],
+                f["recency"],
+                f["T"],
+                f["monetary"],
+                horizon_months=self.horizon_months,
+                discount_rate=self.discount_rate,
+                margin=self.margin,
                 time_unit=self.time_unit.upper(),
             ),
             dtype=float,
@@ -159,8 +186,8 @@ class CLVAnalysis:
     def metrics(self) -> dict:
         """Key figures with the dotted names of ``metrics.json``."""
         out = {
-            "customers": int(len(self.customers_)),
-            "customers_calibration": int(len(self.calibration_.summary)),
+            "customers": len(self.customers_),
+            "customers_calibration": len(self.calibration_.summary),
             "transactions.negative_rows": self.calibration_.negative_rows,
             "transactions.zero_value_rows": self.calibration_.zero_rows,
             "gamma_gamma.repeat_buyers": int(self.repeat_buyers_),
@@ -173,10 +200,14 @@ class CLVAnalysis:
             "clv.discount_rate": self.discount_rate,
             "clv.margin": self.margin,
             "churn.threshold": self.churn_threshold,
-            "churn.at_risk_customers": int(len(self.at_risk_)),
+            "churn.at_risk_customers": len(self.at_risk_),
             "churn.value_at_risk": float(self.at_risk_["value_at_risk"].sum()),
         }
-        for prefix, model in (("bgnbd", self.bgnbd_), ("pareto_nbd", self.pareto_nbd_), ("gamma_gamma", self.gamma_gamma_)):
+        for prefix, model in (
+            ("bgnbd", self.bgnbd_),
+            ("pareto_nbd", self.pareto_nbd_),
+            ("gamma_gamma", self.gamma_gamma_),
+        ):
             for k, v in model.params_.items():
                 out[f"{prefix}.{k}"] = float(v)
             out[f"{prefix}.loglik"] = float(model.log_likelihood_)

@@ -69,6 +69,16 @@ class Engine:
         """Run an Ibis expression here and return a pandas DataFrame."""
         return self.ibis.execute(expr)
 
+    def configure(self, memory_limit: str | None = None, threads: int | None = None) -> None:
+        """Change the memory cap or thread count of the live connection (``None``: environment or
+        DuckDB's default)."""
+        limit = memory_limit or os.environ.get(MEMORY_LIMIT_ENV) or None
+        threads = threads or (int(os.environ[THREADS_ENV]) if os.environ.get(THREADS_ENV) else None)
+        self.con.execute(f"SET memory_limit = '{limit}'" if limit else "RESET memory_limit")
+        self.con.execute(f"SET threads = {int(threads)}" if threads else "RESET threads")
+        self.memory_limit = str(limit) if limit else None
+        self.threads = int(threads) if threads else None
+
     def close(self) -> None:
         self.con.close()
 
@@ -85,11 +95,16 @@ def default_engine() -> Engine:
 
 
 def set_default_engine(memory_limit: str | None = None, threads: int | None = None) -> Engine:
-    """Replace the process-wide engine, e.g. to apply a notebook's ``memory_limit`` parameter."""
+    """Configure the process-wide engine, e.g. to apply a notebook's ``memory_limit`` parameter.
+
+    The existing connection is kept and re-configured (``SET memory_limit``/``threads``), never
+    closed: in JupyterLab an analyst re-runs the setup cell, and tables loaded earlier in the
+    session must stay usable."""
     global _default
-    if _default is not None:
-        _default.close()
-    _default = Engine(memory_limit=memory_limit, threads=threads)
+    if _default is None:
+        _default = Engine(memory_limit=memory_limit, threads=threads)
+        return _default
+    _default.configure(memory_limit=memory_limit, threads=threads)
     return _default
 
 
