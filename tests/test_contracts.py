@@ -4,14 +4,16 @@ one clear sentence, every format and delimiter reads to the same typed table."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from helpers import contracts
 from helpers.contracts import ContractError, detect_delimiter, load, validate
-from helpers.core.engine import Engine
+from helpers.core import registry
+from helpers.synth import write_messy_transactions
 
+CDNOW = Path(__file__).resolve().parents[1] / "data" / "cdnow"
 GOOD = [
     ("c1", "2024-01-02", "10.50", "2"),
     ("c2", "2024-01-03", "5", "1"),
@@ -28,13 +30,6 @@ def csv_text(rows, sep=",", header=("customer_id", "date", "amount", "quantity")
     lines = [sep.join(header)] if header else []
     lines += [sep.join(r) for r in rows]
     return "\n".join(lines) + "\n"
-
-
-@pytest.fixture()
-def engine():
-    eng = Engine()
-    yield eng
-    eng.close()
 
 
 def test_good_rows_are_all_accepted_with_fixed_types(tmp_path, engine):
@@ -265,12 +260,9 @@ def test_detect_delimiter_prefers_consistent_splits():
     assert detect_delimiter(["a;b;c", "1;2,5;3", "4;5,0;6"]) == ";"
     assert detect_delimiter(['"x, y",2', '"z, w",3']) == ","
     assert detect_delimiter(["a  b c", "1 2   3"]) == "whitespace"
-    assert set(contracts.KINDS) == {"transactions", "customers", "responses", "journeys", "spend"}
 
 
 def test_planted_defects_in_a_messy_export_are_all_found(tmp_path, engine):
-    from helpers.synth import write_messy_transactions
-
     planted = write_messy_transactions(tmp_path / "messy.csv", rows=3_000, seed=3, defects_per_kind=4)
     res = validate(tmp_path / "messy.csv", "transactions", engine=engine)
     assert res.source.delimiter == ";" and res.date_format == "%d/%m/%Y"
@@ -280,3 +272,23 @@ def test_planted_defects_in_a_messy_export_are_all_found(tmp_path, engine):
     # returns and zero-value orders are valid rows by contract: the CLV summary decides about them
     df = res.to_pandas()
     assert (df["amount"] < 0).sum() > 0 and (df["amount"] == 0).sum() > 0
+
+
+def test_the_kinds_are_the_ones_the_domains_declare():
+    assert set(registry.kind_names()) == {"transactions", "customers", "responses", "journeys", "spend"}
+    owners = {c.kind: d.name for d in registry.domains().values() for c in d.kinds}
+    assert owners == {
+        "transactions": "clv",
+        "customers": "segmentation",
+        "responses": "survey",
+        "journeys": "channels",
+        "spend": "channels",
+    }
+
+
+def test_the_bundled_cdnow_sample_meets_the_transactions_contract(engine, cdnow_transactions):
+    res = validate(CDNOW / "cdnow_sample_transactions.csv", "transactions", engine=engine)
+    assert (res.rows_read, res.rows_quarantined) == (len(cdnow_transactions), 0)
+    df = res.to_pandas()
+    assert df["customer_id"].tolist() == cdnow_transactions["customer_id"].tolist()
+    assert df["amount"].sum() == pytest.approx(cdnow_transactions["amount"].sum())

@@ -70,8 +70,8 @@ def jsonable(value: Any) -> Any:
         return value
     if isinstance(value, int):
         return int(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
+    if isinstance(value, float):  # also numpy float64, a float subclass: made a plain float
+        return float(value) if math.isfinite(value) else None
     item = getattr(value, "item", None)  # numpy scalars, 0-d arrays
     if callable(item) and getattr(value, "ndim", None) == 0:
         return jsonable(item())

@@ -1,0 +1,73 @@
+"""Data contracts: the one door through which every notebook reads an input file.
+
+``load(path, kind, ...)`` reads a CSV (delimiter detected: comma, semicolon, tab, pipe or runs
+of whitespace), Parquet or Excel file, checks every row against the contract of its ``kind``
+inside DuckDB (typed casts, no raw text held in pandas) and splits the rows in two:
+
+- accepted rows, typed, available as an Ibis table (``result.table``) for heavy aggregation or
+  as a pandas DataFrame with a fixed schema (``result.to_pandas()``);
+- rows that break the contract, set aside with their original values, their line in the file
+  and a ``reason`` (``result.quarantine``; written to ``quarantine/<name>.csv`` in the run
+  directory). Nothing is dropped silently: ``rows_read == rows_accepted + rows_quarantined``.
+
+A problem with the whole file (missing, empty, undecodable, a required column absent) raises
+``ContractError`` with one sentence naming the file, the column and what was expected.
+
+The kinds are declared by the domains that own them (``helpers/<domain>/domain.py``, read
+through :mod:`helpers.core.registry`): transactions (clv), customers (segmentation), responses
+(survey), journeys and spend (channels).
+
+Modules: :mod:`.kinds` (the light declaration types, standard library only), :mod:`.readers`
+(sniffing and reading), :mod:`.checks` (rules, typed casts, quarantine) and :mod:`.loading`
+(``load``, ``validate``, ``LoadResult``; not named ``load``, so that the module never hides the
+function). Importing this package stays light: ``load`` and the rest are imported on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from helpers.core.registry import Metric, register_shared_metrics
+
+from .kinds import Contract, ContractError, Field, KindContext
+
+__all__ = [
+    "CONTRACTS",
+    "KINDS",
+    "Contract",
+    "ContractError",
+    "Field",
+    "KindContext",
+    "LoadResult",
+    "coerce_schema",
+    "detect_delimiter",
+    "load",
+    "validate",
+]
+
+#: What ``load`` records for every input (``{input}`` is the load's ``name``).
+METRICS = (
+    Metric("rows.{input}.read", "Rows read", kind="int", help="data rows in the file"),
+    Metric("rows.{input}.accepted", "Rows accepted", kind="int", help="rows that meet the contract"),
+    Metric("rows.{input}.quarantined", "Rows set aside", kind="int", help="rows set aside, with line and reason"),
+)
+register_shared_metrics(METRICS)
+
+_LAZY = {
+    "load": ".loading",
+    "validate": ".loading",
+    "LoadResult": ".loading",
+    "coerce_schema": ".checks",
+    "detect_delimiter": ".readers",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+    if name in ("CONTRACTS", "KINDS"):  # derived from the registry, never kept by hand
+        from helpers.core import registry
+
+        return registry.contracts() if name == "CONTRACTS" else registry.kind_names()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
