@@ -50,7 +50,7 @@ t = time.perf_counter()
 if {which!r} == "duckdb":
     df = eng.con.sql({sql!r}.format(path=path, cal=cal, obs=obs)).df()
 else:
-    from helpers.clv.summary import customer_summary_expr
+    from helpers.clv.data import customer_summary_expr
     table = eng.ibis.read_parquet(path)
     df = customer_summary_expr(table, cal, obs, "W").to_pyarrow().to_pandas()
 s = time.perf_counter() - t

@@ -1,34 +1,53 @@
-"""The whole CLV analysis in one estimator, so the notebook only shows and explains results.
+"""The whole CLV analysis for the notebook: fit once, then present with display settings.
 
-Two fits, each with a purpose:
-1. *Validation fit*: models fitted on the calibration period (to ``calibration_end``) and judged
-   on the holdout (to ``observation_end``): published-value checks, model comparison, tracking
-   plots, the churn classifier. Its parameters are the ``bgnbd.*``/``pareto_nbd.*`` metrics.
-2. *Forward-looking fit*: the chosen transaction model and Gamma-Gamma refitted on everything up
+``CLVAnalysis(...).fit(table)`` does the expensive work and depends only on the model settings
+(dates, time unit, transaction model, discount rate, horizon, margin):
+
+1. *Validation fit*: both transaction models and Gamma-Gamma fitted on the calibration period (to
+   ``calibration_end``) and judged on the holdout (to ``observation_end``): model comparison,
+   tracking, the churn classifier. Their parameters are the ``bgnbd.*``/``pareto_nbd.*`` metrics.
+2. *Forward-looking fit*: the transaction model in use and Gamma-Gamma refitted on everything up
    to ``observation_end``; P(alive), expected purchases and CLV per customer come from it.
 With no holdout (``observation_end`` equal to or before ``calibration_end``, or missing), the two
 fits are the same and the holdout checks are skipped.
+
+A transaction model whose parameters run to the edge of their range (a young customer base where
+nobody has visibly dropped out yet) does not stop the run: :func:`~.models.fit_transaction_model`
+moves on to the other model or a small penalty, and the report says which model scores the
+customers and why (``model.used``, ``model.fallback_reason``).
+
+``analysis.present(churn_threshold=..., tier_shares=...)`` is cheap: value tiers, the at-risk
+list, metrics, headline figures and the report's sentences (:mod:`.narrative`), without refitting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
-from helpers.clv import analysis
+from helpers.clv import churn, narrative, validation
+from helpers.clv.data import cohort_retention, customer_summary
 from helpers.clv.models import (
-    BetaGeoModel,
+    DROPOUT_PARAMETERS,
+    FALLBACK_LOG_PENALIZER,
+    MODEL_LABELS,
+    TRANSACTION_MODELS,
     GammaGammaModel,
     ModelFitError,
-    ParetoNBDModel,
-    customer_lifetime_value,
-    days_per_unit,
-    gamma_gamma_independence,
+    NotIdentifiedError,
+    TransactionFit,
+    choose,
+    fit_transaction_model,
 )
-from helpers.clv.summary import cohort_retention, customer_summary
+from helpers.clv.models.base import NoRepeatPurchasesError
+from helpers.clv.value import customer_lifetime_value, gamma_gamma_independence, tier_table, value_tiers
+from helpers.core.units import days_per_unit
 
-TRANSACTION_MODELS = {"bgnbd": BetaGeoModel, "pareto_nbd": ParetoNBDModel}
-MODEL_LABELS = {"bgnbd": "BG/NBD", "pareto_nbd": "Pareto/NBD"}
+__all__ = ["CUSTOMER_COLUMNS", "MODEL_LABELS", "CLVAnalysis", "CLVPresentation"]
+
 CUSTOMER_COLUMNS = [
     "customer_id",
     "frequency",
@@ -42,13 +61,23 @@ CUSTOMER_COLUMNS = [
 ]
 
 
+def _fit_spend(summary: pd.DataFrame) -> GammaGammaModel:
+    """Gamma-Gamma on the repeat buyers; with a small stated penalty (``log_penalizer``) when the
+    data do not pin it down (e.g. every customer spends alike on average: q and v run off)."""
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
+    try:
+        return GammaGammaModel().fit(repeat["frequency"], repeat["monetary"])
+    except NotIdentifiedError:
+        return GammaGammaModel(log_penalizer=FALLBACK_LOG_PENALIZER).fit(repeat["frequency"], repeat["monetary"])
+
+
 class CLVAnalysis:
-    """Fit, validate and score: ``CLVAnalysis(...).fit(transactions_table)``.
+    """Fit, validate and score: ``CLVAnalysis(...).fit(transactions_table)``, then ``.present(...)``.
 
     Parameters: ``calibration_end``/``observation_end`` (dates), ``time_unit`` (``W``/``D``),
     ``discount_rate`` (annual), ``horizon_months``, ``margin`` (share of spend that is profit,
-    1.0 = CLV in revenue), ``churn_threshold`` (P(alive) below which a customer is at risk),
-    ``transaction_model`` (``bgnbd`` or ``pareto_nbd``, used for CLV), ``tier_shares``.
+    1.0 = CLV in revenue), ``transaction_model`` (``bgnbd`` or ``pareto_nbd``: the model asked for
+    behind P(alive) and CLV), ``seed`` (the churn classifier's folds).
     """
 
     def __init__(
@@ -59,9 +88,7 @@ class CLVAnalysis:
         discount_rate: float = 0.10,
         horizon_months: int = 12,
         margin: float = 1.0,
-        churn_threshold: float = 0.3,
         transaction_model: str = "bgnbd",
-        tier_shares: tuple[float, float] = (0.2, 0.3),
         seed: int = 0,
     ):
         self.calibration_end = calibration_end
@@ -70,17 +97,13 @@ class CLVAnalysis:
         self.discount_rate = discount_rate
         self.horizon_months = horizon_months
         self.margin = margin
-        self.churn_threshold = churn_threshold
         self.transaction_model = transaction_model
-        self.tier_shares = tier_shares
         self.seed = seed
 
     # ------------------------------------------------------------------------------------
     def fit(self, table, customer_col="customer_id", date_col="date", amount_col="amount") -> CLVAnalysis:
         if self.transaction_model not in TRANSACTION_MODELS:
             raise ValueError(f"transaction_model must be one of {', '.join(TRANSACTION_MODELS)}")
-        if not 0 < self.churn_threshold < 1:
-            raise ValueError("churn_threshold must be between 0 and 1")
         cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         cal = self.calibration_end
         obs = self.observation_end
@@ -93,32 +116,45 @@ class CLVAnalysis:
         self.has_holdout_ = self.calibration_.has_holdout
         self.holdout_duration_ = self.calibration_.holdout_duration if self.has_holdout_ else None
 
-        # 1. validation fit on the calibration period
-        self.bgnbd_ = BetaGeoModel().fit(s["frequency"], s["recency"], s["T"])
-        self.pareto_nbd_ = ParetoNBDModel().fit(s["frequency"], s["recency"], s["T"])
+        # 1. validation fit on the calibration period: both models, each unpenalised if it can be
+        fits: dict[str, TransactionFit] = {}
+        errors: dict[str, ModelFitError] = {}
+        for key in TRANSACTION_MODELS:
+            try:
+                fits[key] = fit_transaction_model(s["frequency"], s["recency"], s["T"], key, switch=False)
+            except NoRepeatPurchasesError:
+                raise
+            except ModelFitError as exc:
+                errors[key] = exc
+        if not fits:
+            raise errors[self.transaction_model]
+        self.transaction_fit_ = choose(fits, self.transaction_model)
+        self.bgnbd_ = fits["bgnbd"].model if "bgnbd" in fits else None
+        self.pareto_nbd_ = fits["pareto_nbd"].model if "pareto_nbd" in fits else None
+        chosen = self.transaction_fit_.model
         repeat = s[(s["frequency"] > 0) & (s["monetary"] > 0)]
         self.repeat_buyers_ = int((s["frequency"] > 0).sum())
         self.gamma_gamma_excluded_ = int(len(s) - len(repeat))
-        self.gamma_gamma_ = GammaGammaModel().fit(repeat["frequency"], repeat["monetary"])
+        self.gamma_gamma_ = _fit_spend(s)
         self.independence_ = gamma_gamma_independence(repeat["frequency"], repeat["monetary"], warn=False)
-        models = {"BG/NBD": self.bgnbd_, "Pareto/NBD": self.pareto_nbd_}
-        self.comparison_ = analysis.compare_models(models, s, self.holdout_duration_)
+        models = {MODEL_LABELS[k]: f.model for k, f in fits.items()}
+        self.comparison_ = validation.compare_models(models, s, self.holdout_duration_)
+        self.one_time_buyers_p_alive_one_ = bool(
+            np.all(np.asarray(chosen.p_alive(np.zeros(len(s)), np.zeros(len(s)), s["T"]), dtype=float) == 1.0)
+        )
         if self.has_holdout_:
-            chosen = self.bgnbd_ if self.transaction_model == "bgnbd" else self.pareto_nbd_
-            self.holdout_table_ = analysis.holdout_by_frequency(chosen, s, self.holdout_duration_)
+            self.holdout_table_ = validation.holdout_by_frequency(chosen, s, self.holdout_duration_)
             first = pd.Timestamp(s["first_purchase"].min())
-            self.tracking_ = analysis.tracking(
+            self.tracking_ = validation.tracking(
                 chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, **cols
             )
             p_alive_cal = np.asarray(chosen.p_alive(s["frequency"], s["recency"], s["T"]), dtype=float)
             expected_cal = np.asarray(
                 chosen.expected_purchases(self.holdout_duration_, s["frequency"], s["recency"], s["T"]), dtype=float
             )
-            self.churn_ = analysis.ChurnClassifier(seed=self.seed).fit(
+            self.churn_ = churn.ChurnClassifier(seed=self.seed).fit(
                 s, baseline_score=1 - p_alive_cal, baseline_label="1 - P(alive)"
             )
-            from sklearn.metrics import roc_auc_score
-
             y = (s["frequency_holdout"].to_numpy() == 0).astype(int)
             self.expected_purchases_auc_ = float(roc_auc_score(y, -expected_cal))
         else:
@@ -129,16 +165,22 @@ class CLVAnalysis:
         if self.has_holdout_:
             self.full_ = customer_summary(table, self.calibration_.observation_end, None, self.time_unit, **cols)
             f = self.full_.summary
-            self.final_model_ = TRANSACTION_MODELS[self.transaction_model]().fit(f["frequency"], f["recency"], f["T"])
-            rep_f = f[(f["frequency"] > 0) & (f["monetary"] > 0)]
-            self.final_spend_model_ = GammaGammaModel().fit(rep_f["frequency"], rep_f["monetary"])
+            final = fit_transaction_model(f["frequency"], f["recency"], f["T"], self.transaction_fit_.used)
+            self.final_fit_ = TransactionFit(
+                self.transaction_model,
+                final.used,
+                final.model,
+                final.log_penalizer,
+                self.transaction_fit_.attempts + final.attempts,
+            )
+            self.final_spend_model_ = _fit_spend(f)
         else:
             self.full_ = self.calibration_
             f = s
-            self.final_model_ = self.bgnbd_ if self.transaction_model == "bgnbd" else self.pareto_nbd_
+            self.final_fit_ = self.transaction_fit_
             self.final_spend_model_ = self.gamma_gamma_
-        self.customers_ = self._score(f)
-        self.at_risk_ = analysis.at_risk(self.customers_, self.churn_threshold)
+        self.final_model_ = self.final_fit_.model
+        self.scores_ = self._score(f)
         self.cohorts_ = cohort_retention(table, **cols)
         return self
 
@@ -168,65 +210,152 @@ class CLVAnalysis:
             ),
             dtype=float,
         )
-        out["value_tier"] = analysis.value_tiers(out["clv"], self.tier_shares)
-        return out.sort_values("clv", ascending=False, ignore_index=True)
+        return out  # in summary order: value tiers break ties in CLV by it
 
     # ------------------------------------------------------------------------------------
+    def present(self, churn_threshold: float = 0.3, tier_shares: Sequence[float] = (0.2, 0.3)) -> CLVPresentation:
+        """Value tiers, at-risk list, metrics and sentences for the given display settings (no refit)."""
+        if not hasattr(self, "scores_"):
+            raise RuntimeError("CLVAnalysis is not fitted yet: call .fit(table) first")
+        return CLVPresentation(self, churn_threshold=churn_threshold, tier_shares=tier_shares)
+
+    def fallback_reason(self) -> str:
+        """Why the customers are not scored with the requested model as is ("" when they are)."""
+        fit = self.final_fit_
+        if not fit.fell_back:
+            return ""
+        failures = fit.failures
+        boundary = next((a for a in failures if a.dropout_at_edge), None)
+        note = None
+        if boundary is not None:
+            note = narrative.dropout_boundary(
+                MODEL_LABELS[boundary.model],
+                [p for p in DROPOUT_PARAMETERS[boundary.model] if p in boundary.extreme],
+            )
+        return narrative.model_used(
+            MODEL_LABELS[fit.requested],
+            MODEL_LABELS[fit.used],
+            fit.log_penalizer,
+            [a.error for a in failures if a.error],
+            note,
+        )
+
+
+class CLVPresentation:
+    """What the report shows for one choice of display settings; made by :meth:`CLVAnalysis.present`."""
+
+    def __init__(self, analysis: CLVAnalysis, churn_threshold: float = 0.3, tier_shares=(0.2, 0.3)):
+        if not 0 < churn_threshold < 1:
+            raise ValueError("churn_threshold must be between 0 and 1")
+        self.analysis = analysis
+        self.churn_threshold = churn_threshold
+        self.tier_shares = tuple(tier_shares)
+        scores = analysis.scores_
+        tiers = value_tiers(scores["clv"], self.tier_shares)
+        self.customers_ = scores.assign(value_tier=tiers).sort_values("clv", ascending=False, ignore_index=True)
+        self.at_risk_ = churn.at_risk(self.customers_, churn_threshold)
+
     def customers_table(self) -> pd.DataFrame:
         """The per-customer export for CRM tools (``customers.csv``)."""
         return self.customers_[CUSTOMER_COLUMNS]
 
     def tiers(self) -> pd.DataFrame:
-        return analysis.tier_table(self.customers_)
+        return tier_table(self.customers_)
 
     def top_tier_share(self) -> float:
         t = self.tiers()
         return float(t.loc[t["value_tier"] == "top", "share_of_value_pct"].iloc[0]) / 100
 
     def metrics(self) -> dict:
-        """Key figures with the dotted names of ``metrics.json``."""
+        """Key figures with the dotted names of ``metrics.json`` (declared in ``clv/domain.py``)."""
+        a = self.analysis
         out = {
             "customers": len(self.customers_),
-            "customers_calibration": len(self.calibration_.summary),
-            "transactions.negative_rows": self.calibration_.negative_rows,
-            "transactions.zero_value_rows": self.calibration_.zero_rows,
-            "gamma_gamma.repeat_buyers": int(self.repeat_buyers_),
-            "gamma_gamma.excluded_customers": int(self.gamma_gamma_excluded_),
-            "gamma_gamma.frequency_spend_correlation": self.independence_.correlation,
+            "customers_calibration": len(a.calibration_.summary),
+            "transactions.negative_rows": a.calibration_.negative_rows,
+            "transactions.zero_value_rows": a.calibration_.zero_rows,
+            "gamma_gamma.repeat_buyers": int(a.repeat_buyers_),
+            "gamma_gamma.excluded_customers": int(a.gamma_gamma_excluded_),
+            "gamma_gamma.frequency_spend_correlation": a.independence_.correlation,
             "clv.total": float(self.customers_["clv"].sum()),
             "clv.mean": float(self.customers_["clv"].mean()),
             "clv.top_tier_share": self.top_tier_share(),
-            "clv.horizon_months": self.horizon_months,
-            "clv.discount_rate": self.discount_rate,
-            "clv.margin": self.margin,
+            "clv.horizon_months": a.horizon_months,
+            "clv.discount_rate": a.discount_rate,
+            "clv.margin": a.margin,
             "churn.threshold": self.churn_threshold,
             "churn.at_risk_customers": len(self.at_risk_),
             "churn.value_at_risk": float(self.at_risk_["value_at_risk"].sum()),
+            "model.requested": a.transaction_model,
+            "model.used": a.final_fit_.used,
+            "model.log_penalizer": float(a.final_fit_.log_penalizer),
+            "model.fallback_reason": a.fallback_reason() or "none",
+            "gamma_gamma.log_penalizer": float(a.final_spend_model_.log_penalizer),
         }
         for prefix, model in (
-            ("bgnbd", self.bgnbd_),
-            ("pareto_nbd", self.pareto_nbd_),
-            ("gamma_gamma", self.gamma_gamma_),
+            ("bgnbd", a.bgnbd_),
+            ("pareto_nbd", a.pareto_nbd_),
+            ("gamma_gamma", a.gamma_gamma_),
         ):
+            if model is None:
+                continue
             for k, v in model.params_.items():
                 out[f"{prefix}.{k}"] = float(v)
             out[f"{prefix}.loglik"] = float(model.log_likelihood_)
             out[f"{prefix}.aic"] = float(model.aic_)
-        if self.has_holdout_:
-            chosen = self.comparison_.set_index("model").loc[MODEL_LABELS[self.transaction_model]]
-            out["holdout.actual_repeat_transactions"] = int(self.calibration_.summary["frequency_holdout"].sum())
+        if a.has_holdout_:
+            chosen = a.comparison_.set_index("model").loc[MODEL_LABELS[a.transaction_fit_.used]]
+            out["holdout.actual_repeat_transactions"] = int(a.calibration_.summary["frequency_holdout"].sum())
             out["holdout.predicted_repeat_transactions"] = float(chosen["holdout_predicted"])
-            out["holdout.weeks" if self.time_unit.upper() == "W" else "holdout.days"] = float(self.holdout_duration_)
-            out["churn.classifier_auc"] = self.churn_.auc_
-            out["churn.p_alive_auc"] = self.churn_.baseline_auc_
-            out["churn.expected_purchases_auc"] = self.expected_purchases_auc_
+            out["holdout.days"] = int((a.calibration_.observation_end - a.calibration_.calibration_end).days)
+            out["churn.classifier_auc"] = a.churn_.auc_
+            out["churn.p_alive_auc"] = a.churn_.baseline_auc_
+            out["churn.expected_purchases_auc"] = a.expected_purchases_auc_
         return out
 
     def headline(self) -> dict[str, str]:
         total = self.customers_["clv"].sum()
         return {
             "customers": f"{len(self.customers_):,}",
-            f"predicted value, next {self.horizon_months} months": f"{total:,.0f}",
+            f"predicted value, next {self.analysis.horizon_months} months": f"{total:,.0f}",
             "share of value in the top tier": f"{100 * self.top_tier_share():.0f} %",
             f"customers at risk (P(alive) < {self.churn_threshold:g})": f"{len(self.at_risk_):,}",
         }
+
+    def findings(self) -> dict[str, str]:
+        """The report's sentences that compare or judge, from this run's numbers (empty strings
+        for checks that do not apply, e.g. no holdout)."""
+        a = self.analysis
+        m = self.metrics()
+        used_label = MODEL_LABELS[a.transaction_fit_.used]
+        out = {
+            "value": narrative.value_summary(
+                m["customers"],
+                m["clv.total"],
+                a.horizon_months,
+                a.margin,
+                a.discount_rate,
+                self.tier_shares[0],
+                m["clv.top_tier_share"],
+                m["churn.at_risk_customers"],
+                self.churn_threshold,
+                m["churn.value_at_risk"],
+            ),
+            "model_used": a.fallback_reason(),
+            "model_comparison": narrative.best_by_aic(list(a.comparison_["model"]), list(a.comparison_["aic"])),
+            "spend_model": narrative.spend_penalty(a.final_spend_model_.log_penalizer),
+            "holdout": "",
+            "churn": "",
+        }
+        if a.has_holdout_:
+            out["holdout"] = narrative.holdout_check(
+                m["holdout.actual_repeat_transactions"], m["holdout.predicted_repeat_transactions"], used_label
+            )
+            out["churn"] = narrative.churn_ranking(
+                a.churn_.auc_,
+                a.churn_.baseline_auc_,
+                a.expected_purchases_auc_,
+                used_label,
+                a.one_time_buyers_p_alive_one_,
+            )
+        return out

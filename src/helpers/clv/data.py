@@ -26,8 +26,8 @@ from datetime import date
 import ibis
 import pandas as pd
 
-from helpers.clv.models import days_per_unit
 from helpers.core.engine import portable
+from helpers.core.units import days_per_unit
 
 TX_SCHEMA = {"customer_id": "string", "date": "date", "amount": "float64"}
 SUMMARY_DTYPES = {

@@ -9,17 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.clv.summary import cohort_retention, customer_summary
-from helpers.core.engine import Engine
+from helpers.clv.data import cohort_retention, customer_summary
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "cdnow"
-
-
-@pytest.fixture(scope="module")
-def engine():
-    eng = Engine()
-    yield eng
-    eng.close()
 
 
 def _table(engine, frame: pd.DataFrame, name: str):

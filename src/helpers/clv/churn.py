@@ -1,0 +1,102 @@
+"""Who is slipping away: customers ranked by value at risk, and a classifier of "no purchase in
+the holdout" compared with the transaction model's P(alive)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+
+def at_risk(
+    customers: pd.DataFrame, threshold: float, p_alive_col: str = "p_alive", clv_col: str = "clv"
+) -> pd.DataFrame:
+    """Customers whose P(alive) is below ``threshold``, ranked by value at risk.
+
+    value at risk = (CLV if still active) x P(already gone) = clv / p_alive x (1 - p_alive):
+    what the customer would be worth if retained, weighted by the chance they are lost.
+    """
+    if not 0 < threshold < 1:
+        raise ValueError("churn_threshold must be between 0 and 1")
+    p = customers[p_alive_col].clip(lower=1e-12)
+    value_if_active = customers[clv_col] / p
+    out = customers.assign(
+        value_if_active=value_if_active, value_at_risk=value_if_active * (1 - customers[p_alive_col])
+    )
+    out = out[out[p_alive_col] < threshold].sort_values("value_at_risk", ascending=False)
+    return out
+
+
+CHURN_FEATURES = ("frequency", "recency", "T", "monetary", "spend_calibration", "weeks_since_last", "recency_ratio")
+
+
+def churn_features(summary: pd.DataFrame) -> pd.DataFrame:
+    """Calibration-period features for the churn classifier (time in the summary's unit)."""
+    f = summary[["frequency", "recency", "T", "monetary", "spend_calibration"]].astype(float).copy()
+    f["weeks_since_last"] = f["T"] - f["recency"]
+    f["recency_ratio"] = np.where(f["T"] > 0, f["recency"] / f["T"].where(f["T"] > 0, 1.0), 0.0)
+    return f[list(CHURN_FEATURES)]
+
+
+class ChurnClassifier:
+    """Predicts "no purchase in the holdout" from calibration features (scikit-learn style).
+
+    ``fit(summary)`` computes out-of-fold predictions (``cv_folds``-fold, stratified, seeded) so
+    that ``auc_`` is an honest holdout ROC AUC, and compares it with a baseline score
+    (``baseline_auc_``), e.g. 1 - P(alive) from the transaction model. It judges how well
+    calibration behaviour ranks customers; it does not keep a model to score new ones.
+    """
+
+    def __init__(self, cv_folds: int = 5, seed: int = 0, max_iter: int = 100, learning_rate: float = 0.1):
+        self.cv_folds = cv_folds
+        self.seed = seed
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+
+    def _estimator(self):
+        return HistGradientBoostingClassifier(
+            max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.seed, early_stopping=False
+        )
+
+    def fit(
+        self, summary: pd.DataFrame, baseline_score: Sequence[float] | None = None, baseline_label: str = "baseline"
+    ) -> ChurnClassifier:
+        X = churn_features(summary)
+        y = (summary["frequency_holdout"].to_numpy() == 0).astype(int)
+        if y.min() == y.max():
+            raise ValueError("Every customer has the same holdout outcome: there is nothing to classify.")
+        self.churn_rate_ = float(y.mean())
+        cv = StratifiedKFold(n_splits=self.cv_folds, shuffle=True, random_state=self.seed)
+        self.oof_proba_ = cross_val_predict(self._estimator(), X, y, cv=cv, method="predict_proba")[:, 1]
+        self.y_ = y
+        self.baseline_score_ = None if baseline_score is None else np.asarray(baseline_score, dtype=float)
+        self.baseline_label_ = baseline_label
+        self.auc_ = float(roc_auc_score(y, self.oof_proba_))
+        self.baseline_auc_ = float(roc_auc_score(y, np.asarray(baseline_score))) if baseline_score is not None else None
+        self.features_ = list(X.columns)
+        return self
+
+    def _scores(self) -> dict[str, np.ndarray]:
+        scores = {"classifier": self.oof_proba_}
+        if self.baseline_score_ is not None:
+            scores[self.baseline_label_] = self.baseline_score_
+        return scores
+
+    def aucs(self) -> dict[str, float]:
+        """ROC AUC of the out-of-fold classifier and of the baseline, keyed by their labels."""
+        return {
+            "classifier": self.auc_,
+            **({self.baseline_label_: self.baseline_auc_} if self.baseline_auc_ is not None else {}),
+        }
+
+    def roc_curves(self) -> dict[str, pd.DataFrame]:
+        """ROC curves of the out-of-fold classifier scores and of the baseline score, keyed like ``aucs()``."""
+        out = {}
+        for name, score in self._scores().items():
+            fpr, tpr, _ = roc_curve(self.y_, score)
+            out[name] = pd.DataFrame({"false_positive_rate": fpr, "true_positive_rate": tpr})
+        return out
