@@ -11,7 +11,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from helpers import cli
-from notebook_factory import write_nb
+from helpers.core.registry import Domain
+from notebook_factory import registry_with, write_nb
 
 BIN = Path(sys.executable).parent
 
@@ -71,7 +72,7 @@ def test_command_line_starts_without_heavy_imports():
     code = (
         "import sys, helpers.cli, helpers.runner\n"
         "heavy = [m for m in ('papermill', 'nbconvert', 'nbformat', 'nbclient', 'jupyter_client', 'pandas',"
-        " 'numpy', 'duckdb', 'jinja2') if m in sys.modules]\n"
+        " 'numpy', 'duckdb', 'jinja2', 'yaml', 'helpers.core.registry') if m in sys.modules]\n"
         "print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -241,3 +242,63 @@ def test_synth_writes_file_and_truth(tmp_path, capsys):
     assert cli.main(["synth", "--kind", "customers", "--rows", "25", "--seed", "3", "--out", str(out)]) == 0
     assert out.read_bytes() == first  # same seed, same file
     assert cli.main(["synth", "--kind", "nonsense", "--rows", "5", "--out", str(out)]) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Choices, one-line errors, kinds from the registry
+
+
+def test_list_shows_the_allowed_values_of_a_choice(tmp_path, capsys):
+    write_nb(
+        tmp_path / "notebooks" / "units.ipynb",
+        [
+            new_code_cell(
+                "from typing import Literal\n"
+                'time_unit: Literal["W", "D"] = "W"  # unit of time\n'
+                "rate: float = 0.1  # discount rate; range [0, 1]\n",
+                metadata={"tags": ["parameters"]},
+            )
+        ],
+    )
+    assert cli.main(["list", "--notebooks-dir", str(tmp_path / "notebooks")]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert lines["time_unit"].split() == ["time_unit", "one", "of", "W,", "D", '"W"', "unit", "of", "time"]
+    assert lines["rate"].endswith("discount rate; range [0, 1]")
+
+
+def test_overlong_name_and_unreadable_params_file_are_one_line_errors(project, capsys):
+    assert cli.main(["run", "echo", "--name", "x" * 101, *dirs(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "101 characters long: use at most 100" in err and "Traceback" not in err
+    for name, content in (("latin1.yaml", "a: caf\xe9\n".encode("latin-1")), ("blob.bin", bytes(range(256)))):
+        (project / name).write_bytes(content)
+        assert cli.main(["run", "echo", "--params", str(project / name), *dirs(project)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("workbench: error: Parameters file") and "UTF-8" in err
+    (project / "nul.yaml").write_bytes(b"a: 1\n\x00")
+    assert cli.main(["run", "echo", "--params", str(project / "nul.yaml"), *dirs(project)]) == 2
+    assert "is a binary file, not YAML text" in capsys.readouterr().err
+    assert not (project / "reports").exists()
+
+
+class _Simulated:
+    def __init__(self, rows: int, seed: int):
+        import pandas as pd
+
+        self.frame = pd.DataFrame({"widget_id": [f"W{i}" for i in range(rows)], "seed": seed})
+        self.truth = {"rows": rows}
+
+
+def simulate_widgets(rows: int, seed: int = 0, **options) -> _Simulated:
+    return _Simulated(rows, seed)
+
+
+def test_validate_and_synth_take_their_kinds_from_the_registry(tmp_path, capsys):
+    widgets = Domain(name="widgets", title="Widgets", simulators={"widgets": "test_cli:simulate_widgets"})
+    with registry_with(widgets):
+        assert cli.main(["synth", "--kind", "widgets", "--rows", "3", "--out", str(tmp_path / "w.csv")]) == 0
+        assert (tmp_path / "w.csv").read_text().splitlines() == ["widget_id,seed", "W0,0", "W1,0", "W2,0"]
+        assert cli.main(["synth", "--kind", "transactions", "--rows", "3", "--out", str(tmp_path / "t.csv")]) == 2
+        assert "kinds with a simulator are widgets." in capsys.readouterr().err
+        assert cli.main(["validate", str(tmp_path / "w.csv"), "--kind", "transactions"]) == 2
+        assert "Unknown kind 'transactions': expected one of (none declared)." in capsys.readouterr().err

@@ -43,6 +43,8 @@ def test_committed_notebooks_have_no_outputs_and_a_documented_parameters_cell():
         tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
         assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
         for line in "".join(tagged[0]["source"]).splitlines():
+            if line.startswith("from typing import "):  # Literal[...] annotations need it in the cell
+                continue
             if line.strip() and not line.lstrip().startswith("#"):
                 assert re.match(r"^\w+: [^=]+ = .+  # \S", line), (
                     f"{path.name}: parameter without type hint or help: {line}"
@@ -58,8 +60,29 @@ def test_every_report_run_names_an_existing_notebook():
         assert (ROOT / "notebooks" / f"{run['notebook']}.ipynb").exists(), run
 
 
+def test_every_report_run_passes_planning():
+    """Parameters, their types and choices, and every key_metrics name (declared by the domains
+    the notebook imports) are checked exactly as `workbench run` checks them."""
+    from helpers import runner
+
+    project = runner.open_project(cwd=ROOT)
+    specs = runner.plan_runs(project, runner.RunOptions())
+    assert [s.name for s in specs] == [r.name for r in project.runs]
+
+
 def test_bundled_data_is_documented():
     readme = (ROOT / "data" / "README.md").read_text()
     for path in (ROOT / "data").rglob("*"):
         if path.is_file() and path.name != "README.md":
             assert path.name in readme, f"data/README.md does not describe {path.relative_to(ROOT)}"
+
+
+def test_data_quality_kind_choices_are_the_registered_contract_kinds():
+    """The notebook's `kind: Literal[...]` is checked at planning; it must offer exactly the kinds
+    the domains register (a new domain's kind added there fails this test until listed)."""
+    from helpers import runner
+    from helpers.core import registry
+
+    info = runner.read_notebook_info(ROOT / "notebooks" / "data_quality.ipynb")
+    kind = next(p for p in info.parameters if p.name == "kind")
+    assert sorted(kind.choices) == sorted(registry.kind_names())

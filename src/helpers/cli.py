@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-# Listed for --help only; contracts/synth check the kind themselves.
-KINDS_HELP = "transactions, customers, responses, journeys or spend"
+# --help stays fast: the kinds come from helpers.core.registry, read only by validate and synth.
+KINDS_HELP = "a contract kind declared by a domain (see the error for the list)"
 
 
 def _add_dirs(p: argparse.ArgumentParser, output: bool = True) -> None:
@@ -204,7 +204,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         if not info.parameters:
             print("  no parameters" + ("" if info.has_parameters_cell else " (no cell tagged 'parameters')"))
         else:
-            rows = [(p.name, p.type or "", p.describe_default(), p.help) for p in info.parameters]
+            rows = [(p.name, p.describe_type() or "", p.describe_default(), p.help) for p in info.parameters]
             widths = [max(len(r[i]) for r in rows) for i in range(3)]
             for name, typ, default, help_text in rows:
                 line = f"  {name:<{widths[0]}}  {typ:<{widths[1]}}  {default:<{widths[2]}}"
@@ -257,6 +257,7 @@ def _print_table(rows: list[tuple[str, str]], headers: tuple[str, str]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from helpers import runner
+    from helpers.core.io import write_text_atomic
 
     options = _options(args.options)
     if "scale" in options and isinstance(options["scale"], list):
@@ -266,10 +267,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         options["columns"] = mapping
     if args.date_format:
         options["date_format"] = args.date_format
+    from helpers.core import registry
+
+    kinds = registry.kind_names()
+    if args.kind not in kinds:
+        raise runner.WorkbenchError(
+            f"Unknown kind {args.kind!r}: expected one of {', '.join(kinds) or '(none declared)'}."
+        )
     from helpers import contracts
 
-    if args.kind not in contracts.KINDS:
-        raise runner.WorkbenchError(f"Unknown kind {args.kind!r}: expected one of {', '.join(contracts.KINDS)}.")
     try:
         result = contracts.validate(args.file, args.kind, **options)
     except contracts.ContractError as exc:
@@ -291,19 +297,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if args.quarantine_out:
         frame = result.quarantine
         text = frame.to_csv(index=False)
-        runner.write_text_atomic(args.quarantine_out, text)
+        write_text_atomic(args.quarantine_out, text)
         print(f"\nWrote {len(frame):,} set-aside row(s) to {args.quarantine_out}")
     return 0
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from helpers import runner
+    from helpers.core import registry
+    from helpers.core.io import write_json_atomic
 
     options = _options(args.options)
+    kinds = registry.simulated_kinds()
+    if args.kind not in kinds:
+        raise runner.WorkbenchError(
+            f"Unknown kind {args.kind!r}: kinds with a simulator are {', '.join(kinds) or '(none declared)'}."
+        )
+    simulate = registry.simulator(args.kind)
     from helpers import synth
 
     try:
-        data = synth.generate(args.kind, args.rows, seed=args.seed, **options)
+        data = simulate(args.rows, seed=args.seed, **options)
     except (ValueError, TypeError) as exc:
         raise runner.WorkbenchError(str(exc)) from None
     try:
@@ -312,7 +326,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         raise runner.WorkbenchError(str(exc)) from None
     print(f"Wrote {len(data.frame):,} rows of simulated {args.kind} (seed {args.seed}) to {path}")
     if args.truth_out:
-        runner.write_json_atomic(args.truth_out, data.truth)
+        write_json_atomic(args.truth_out, data.truth)
         print(f"Wrote the true parameters to {args.truth_out}")
     return 0
 

@@ -1,22 +1,14 @@
-"""Report pieces: metrics files, rounded tables, key-figure cards."""
+"""helpers.reporting.display and .plots: rounded tables, key-figure cards, CSV exports, the theme."""
 
 from __future__ import annotations
 
-import json
+import importlib
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from helpers import reporting as rep
-
-
-def test_metrics_are_flat_dotted_and_json_safe(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
-    rep.record_metrics({"bgnbd": {"r": np.float64(0.25), "converged": np.bool_(True)}, "customers": np.int64(10)})
-    rep.record_metric("clv.total", float("nan"))
-    data = json.loads((tmp_path / "metrics.json").read_text())
-    assert data == {"bgnbd.r": 0.25, "bgnbd.converged": True, "customers": 10, "clv.total": None}
-    assert (tmp_path / "metrics.json").stat().st_mode & 0o044  # readable by others, not only the owner
 
 
 def test_tables_round_numbers_blank_missing_values_and_name_columns_in_words():
@@ -39,3 +31,18 @@ def test_tables_round_numbers_blank_missing_values_and_name_columns_in_words():
 def test_key_figures_escape_html():
     html = rep.key_figures({"<b>customers</b>": "1,000"}).data
     assert "&lt;b&gt;customers&lt;/b&gt;" in html and "wb-card" in html
+
+
+def test_write_table_writes_a_csv_beside_the_report(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    path = rep.write_table(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), "out.csv")
+    assert path == tmp_path / "out.csv" and path.read_text() == "a,b\n1,x\n2,y\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_plots_live_in_reporting():
+    from helpers.reporting import plots
+
+    assert callable(plots.use_theme) and callable(plots.bar)
+    with pytest.raises(ModuleNotFoundError):
+        importlib.import_module("helpers.plots")

@@ -57,7 +57,7 @@ def bar(values: pd.Series, *, title: str, xlabel: str, ylabel: str, horizontal: 
 
 
 def histogram(bins: pd.DataFrame, *, title: str, xlabel: str, ylabel: str = "Rows (count)"):
-    """Histogram from a table of ``left``, ``right``, ``rows`` (as ``profiling.histogram`` returns)."""
+    """Histogram from a table of ``left``, ``right``, ``rows`` (as ``helpers.quality.profiling.histogram`` returns)."""
     _fig, ax = plt.subplots()
     ax.bar(
         bins["left"],

@@ -1,0 +1,217 @@
+"""``workbench run``: plan, skip what is unchanged, execute the rest (one at a time or in a pool
+of worker processes), record each run's state and rewrite the index."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from helpers.core.io import write_json_atomic
+from helpers.core.runfiles import NOTEBOOK_FILE, REPORT_FILE
+from helpers.runner.cache import (
+    FileHasher,
+    describe_change,
+    helpers_hash,
+    parameter_files,
+    recorded_input_files,
+    rel_path,
+    run_key,
+)
+from helpers.runner.common import CACHE_FILE, format_date, format_duration, now_iso
+from helpers.runner.execute import error_message, execute_run, resolve_kernel
+from helpers.runner.index import load_run_state, run_state_path, write_index
+from helpers.runner.notebook import read_notebook_info
+from helpers.runner.plan import RunOptions, open_project, plan_runs
+from helpers.runner.progress import Progress
+from helpers.runner.spec import RunResult, RunSpec
+
+_worker_queue = None
+
+
+def _worker_init(queue) -> None:
+    global _worker_queue
+    _worker_queue = queue
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _worker_emit(*event) -> None:
+    if _worker_queue is not None:
+        try:
+            _worker_queue.put(event)
+        except Exception:
+            pass
+
+
+def _worker_run(spec: RunSpec) -> RunResult:
+    return execute_run(spec, _worker_emit)
+
+
+def _run_parallel(
+    specs: Sequence[RunSpec], jobs: int, progress: Progress, on_done: Callable[[RunSpec, RunResult], None]
+) -> None:
+    import multiprocessing as mp
+    import queue as queue_mod
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # fork is fastest but only safe from a single-threaded process (the CLI); elsewhere (e.g.
+    # under pytest-xdist, which runs threads) start workers from a clean forkserver/spawn.
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and sys.platform != "darwin" and threading.active_count() == 1:
+        method = "fork"
+    else:
+        method = "forkserver" if "forkserver" in methods else "spawn"
+    ctx = mp.get_context(method)
+    events = ctx.Queue()
+
+    def drain() -> None:
+        while True:
+            try:
+                progress.event(*events.get_nowait())
+            except queue_mod.Empty:
+                return
+            except (EOFError, OSError):
+                return
+
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(events,)) as pool:
+        futures = {pool.submit(_worker_run, spec): spec for spec in specs}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            drain()
+            for fut in done:
+                spec = futures[fut]
+                try:
+                    result = fut.result()
+                except Exception as exc:  # the worker process died
+                    result = RunResult(
+                        spec.name,
+                        "failed",
+                        error={
+                            "ename": type(exc).__name__,
+                            "evalue": str(exc),
+                            "cell": None,
+                            "source": "",
+                            "message": error_message(type(exc).__name__, str(exc)),
+                        },
+                    )
+                on_done(spec, result)
+        drain()
+    events.close()
+
+
+def run_reports(options: RunOptions, progress: Progress | None = None, cwd: Path | None = None) -> int:
+    """``workbench run``: returns the exit code (0 all ok or skipped, 1 a run failed).
+    Raises WorkbenchError (exit 2) for problems found before anything executes."""
+    t_start = time.perf_counter()
+    progress = progress or Progress()
+    project = open_project(options.notebooks_dir, options.output_dir, options.config, cwd)
+    specs = plan_runs(project, options)
+    output_dir = project.output_dir
+    output_dir.mkdir(parents=True, exist_ok=True)
+    hasher = FileHasher(output_dir / CACHE_FILE)
+    infos = {s.notebook: read_notebook_info(s.notebook) for s in specs}
+    code_hashes: dict[tuple[str, ...], str] = {}
+
+    def code_hash(spec: RunSpec) -> str:
+        imports = infos[spec.notebook].helper_imports
+        if imports not in code_hashes:
+            code_hashes[imports] = helpers_hash(hasher, imports)
+        return code_hashes[imports]
+
+    to_run: list[RunSpec] = []
+    results: dict[str, RunResult] = {}
+    previous: dict[str, dict | None] = {}
+    param_inputs: dict[str, set[Path]] = {}
+    for spec in specs:
+        state = load_run_state(output_dir, spec.name)
+        previous[spec.name] = state
+        param_inputs[spec.name] = parameter_files(spec.effective_parameters(), spec.notebooks_dir)
+        recorded = {spec.notebooks_dir / p for p in (state or {}).get("inputs", [])}
+        key, parts = run_key(spec, infos[spec.notebook], hasher, code_hash(spec), param_inputs[spec.name] | recorded)
+        outputs_there = all((spec.run_dir / f).exists() for f in (REPORT_FILE, NOTEBOOK_FILE))
+        if not options.force and state and state.get("status") == "ok" and state.get("key") == key and outputs_there:
+            state["last_action"] = "skipped"
+            state["checked_at"] = now_iso()
+            write_json_atomic(run_state_path(output_dir, spec.name), state)
+            result = RunResult(spec.name, "skipped", reason=f"unchanged since {format_date(state.get('started_at'))}")
+            results[spec.name] = result
+            progress.done(result)
+        else:
+            to_run.append(spec)
+            spec_reason = (
+                "forced"
+                if options.force
+                else (
+                    "previous run failed"
+                    if state and state.get("status") != "ok"
+                    else "outputs missing"
+                    if state and state.get("key") == key
+                    else describe_change((state or {}).get("key_parts"), parts)
+                )
+            )
+            spec.reason = spec_reason
+            results[spec.name] = RunResult(spec.name, "pending", reason=spec_reason)
+
+    def on_done(spec: RunSpec, result: RunResult) -> None:
+        recorded = recorded_input_files(spec.run_dir, spec.notebooks_dir)
+        inputs = param_inputs[spec.name] | recorded
+        key, parts = run_key(spec, infos[spec.notebook], hasher, code_hash(spec), inputs)
+        state = {
+            "name": spec.name,
+            "title": spec.title,
+            "notebook": rel_path(spec.notebook, spec.notebooks_dir),
+            "status": result.status,
+            "last_action": "ran",
+            "reason": results[spec.name].reason,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "checked_at": result.finished_at,
+            "duration_s": round(result.duration, 3),
+            "parameters": spec.parameters,
+            "kernel": result.kernel,
+            "key": key,
+            "key_parts": parts,
+            "inputs": sorted(rel_path(p, spec.notebooks_dir) for p in recorded),
+            "key_metrics": spec.key_metrics,
+            "error": {k: v for k, v in result.error.items() if k != "cell_index"} if result.error else None,
+            "warnings": result.warnings,
+        }
+        write_json_atomic(run_state_path(output_dir, spec.name), state)
+        results[spec.name] = result
+        progress.done(result)
+
+    try:
+        if to_run:
+            for spec in to_run:
+                spec.resolved_kernel = resolve_kernel(spec.kernel, infos[spec.notebook].kernel_name)
+            jobs = max(1, min(options.jobs, len(to_run)))
+            if jobs == 1:
+                for spec in to_run:
+                    on_done(spec, execute_run(spec, progress.event))
+            else:
+                _run_parallel(to_run, jobs, progress, on_done)
+    finally:
+        progress.finish()
+        hasher.save()
+        order = [r.name for r in project.runs] + [s.name for s in specs]
+        index = write_index(output_dir, order)
+
+    final = [results[s.name] for s in specs]
+    counts = {k: sum(r.status == k for r in final) for k in ("ok", "failed", "skipped")}
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v) or "nothing to do"
+    progress.line(
+        f"{len(final)} run(s): {summary} in {format_duration(time.perf_counter() - t_start)}; index: {_display_path(index)}"
+    )
+    return 1 if counts["failed"] else 0
+
+
+def _display_path(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

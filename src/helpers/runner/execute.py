@@ -1,0 +1,311 @@
+"""Executing one run: kernels, papermill, finding the failing cell, and writing the run's files
+(in this process or in a worker process of the pool)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from helpers.core.io import write_atomic, write_json_atomic, write_text_atomic
+from helpers.core.runfiles import (
+    INPUTS_FILE,
+    METRIC_INFO_FILE,
+    METRICS_FILE,
+    NOTEBOOK_FILE,
+    QUARANTINE_DIR,
+    REPORT_FILE,
+    RUN_DIR_ENV,
+)
+from helpers.runner import render
+from helpers.runner.common import (
+    DEFAULT_KERNEL,
+    INJECTED_TAG,
+    PAPERMILL_ERROR_TAG,
+    PARAMETERS_TAG,
+    WorkbenchError,
+    cell_source,
+    cell_tags,
+    lean_imports,
+    now_iso,
+)
+from helpers.runner.spec import RunResult, RunSpec
+
+_kernel_names: set[str] | None = None
+
+
+def installed_kernels() -> set[str]:
+    global _kernel_names
+    if _kernel_names is None:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        _kernel_names = set(KernelSpecManager().find_kernel_specs())
+    return _kernel_names
+
+
+def resolve_kernel(requested: str | None, stored: str | None) -> str:
+    """``--kernel`` as given, else the notebook's kernel if installed, else python3."""
+    names = installed_kernels()
+    if requested:
+        if requested not in names:
+            raise WorkbenchError(
+                f"Kernel {requested!r} is not installed (installed: {', '.join(sorted(names)) or 'none'})."
+            )
+        return requested
+    if stored and stored in names:
+        return stored
+    return DEFAULT_KERNEL
+
+
+def _clear_stale(run_dir: Path) -> None:
+    """Remove what a previous run of this notebook wrote and the next one rewrites."""
+    for name in (METRICS_FILE, METRIC_INFO_FILE, INPUTS_FILE):
+        (run_dir / name).unlink(missing_ok=True)
+    shutil.rmtree(run_dir / QUARANTINE_DIR, ignore_errors=True)
+    for tmp in run_dir.glob(".*.tmp"):  # left by a killed run
+        tmp.unlink(missing_ok=True)
+    for tmp in run_dir.glob(".notebook.*.ipynb"):
+        tmp.unlink(missing_ok=True)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def error_message(ename: str, evalue: str) -> str:
+    """One sentence for an exception: its message's first line, with the exception type unless
+    it is a ContractError (whose message is already the sentence a reader needs)."""
+    text = _ANSI.sub("", evalue or "").strip()
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if len(first) > 400:
+        first = first[:399] + "…"
+    if ename == "ContractError" and first:
+        return first
+    return f"{ename}: {first}" if first else ename
+
+
+def _original_numbers(cells: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    """For each cell of an executed notebook, its 1-based position in the notebook file
+    (the injected-parameters cell gets the number of the parameters cell before it)."""
+    numbers: list[int | None] = []
+    n = 0
+    for cell in cells:
+        tags = cell_tags(cell)
+        if PAPERMILL_ERROR_TAG in tags:
+            numbers.append(None)
+        elif INJECTED_TAG in tags:
+            numbers.append(n if n else None)
+        else:
+            n += 1
+            numbers.append(n)
+    return numbers
+
+
+def find_failure(nb: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The first error output in an executed notebook: message, cell number, source."""
+    cells = nb.get("cells") or []
+    numbers = _original_numbers(cells)
+    for index, cell in enumerate(cells):
+        if cell.get("cell_type") != "code" or PAPERMILL_ERROR_TAG in cell_tags(cell):
+            continue
+        for out in cell.get("outputs") or []:
+            if out.get("output_type") == "error":
+                ename, evalue = str(out.get("ename", "Error")), str(out.get("evalue", ""))
+                if ename == "SystemExit" and evalue in ("", "0"):
+                    continue
+                return {
+                    "ename": ename,
+                    "evalue": _ANSI.sub("", evalue),
+                    "message": error_message(ename, evalue),
+                    "cell": numbers[index],
+                    "cell_index": index,
+                    "source": cell_source(cell),
+                }
+    return None
+
+
+def _drop_parameter_parsing_noise(record) -> bool:
+    # Parameters were already parsed and checked here (parse_parameters). papermill parses them
+    # again with a simpler line parser that trips on annotations such as ``list | str | None`` or
+    # on '=' inside a help comment, and warns; those warnings would only confuse.
+    msg = str(record.msg)
+    return not (msg.startswith("Passed unknown parameter") or msg.startswith("Unable to parse line"))
+
+
+def _quiet_papermill() -> None:
+    import logging
+
+    for name in ("papermill", "papermill.translators"):  # filters do not apply to child loggers
+        log = logging.getLogger(name)
+        if _drop_parameter_parsing_noise not in log.filters:
+            log.addFilter(_drop_parameter_parsing_noise)
+
+
+def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
+    """Execute with papermill; returns (executed notebook or None, failure dict or None)."""
+    lean_imports()
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
+
+    _quiet_papermill()
+    _start_warming()  # after our own imports: the thread only imports what nbconvert adds
+    nb = nbformat.read(spec.notebook, as_version=4)
+    kernel = spec.resolved_kernel or DEFAULT_KERNEL
+    ks = nb.metadata.get("kernelspec") or {}
+    language = ks.get("language") or (nb.metadata.get("language_info") or {}).get("name") or "python"
+    total = len(nb.cells)
+    injected = bool(spec.parameters)
+    param_index = next((i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in cell_tags(c)), -1)
+
+    def on_cell_start(cell=None, cell_index=0, **_):
+        if cell is None or cell.get("cell_type") != "code":
+            return
+        tags = cell_tags(cell)
+        if INJECTED_TAG in tags:
+            return
+        number = cell_index + 1
+        if injected and param_index >= 0 and cell_index > param_index:
+            number -= 1  # papermill inserted the injected-parameters cell after the parameters cell
+        emit("cell", spec.name, number, total)
+
+    config = Config({"KernelManager": {"transport_encryption": "auto"}})
+    env_before = os.environ.get(RUN_DIR_ENV)
+    os.environ[RUN_DIR_ENV] = str(spec.run_dir.resolve())
+    emit("start", spec.name, kernel, spec.reason)
+    try:
+        executed = papermill.execute_notebook(
+            nb,
+            str(tmp_nb),
+            parameters=spec.parameters or None,
+            kernel_name=kernel,
+            language=language,
+            cwd=str(spec.notebooks_dir),
+            progress_bar=False,
+            request_save_on_cell_execute=False,
+            start_timeout=120,
+            execution_timeout=spec.timeout,
+            on_cell_start=on_cell_start,
+            config=config,
+        )
+        return executed, find_failure(executed)
+    except PapermillExecutionError as exc:
+        executed = nbformat.read(tmp_nb, as_version=4) if tmp_nb.exists() else None
+        failure = find_failure(executed) if executed is not None else None
+        if failure is None:
+            failure = {
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "message": error_message(exc.ename, exc.evalue),
+                "cell": None,
+                "source": exc.source,
+            }
+        return executed, failure
+    finally:
+        if env_before is None:
+            os.environ.pop(RUN_DIR_ENV, None)
+        else:
+            os.environ[RUN_DIR_ENV] = env_before
+
+
+_renderer_warm = False
+_warm_thread = None
+
+
+def _start_warming() -> None:
+    """While the kernel starts and runs, this process mostly waits: use that time to get the
+    renderer ready in a thread (once per process)."""
+    global _warm_thread
+    if _renderer_warm or _warm_thread is not None:
+        return
+    import threading
+
+    _warm_thread = threading.Thread(target=_warm_renderer, name="workbench-warm-renderer", daemon=True)
+    _warm_thread.start()
+
+
+def _wait_for_warming() -> None:
+    if _warm_thread is not None:
+        _warm_thread.join()
+
+
+def _warm_renderer() -> None:
+    """Import nbconvert and compile its templates (about 0.5-0.9 s, once per process)."""
+    global _renderer_warm
+    try:
+        lean_imports()
+        import nbformat
+
+        render.html_exporter().from_notebook_node(
+            nbformat.v4.new_notebook(), resources={"workbench": {"title": "", "css": "", "header_html": ""}}
+        )
+    except Exception:
+        pass  # rendering the real report will raise (and be reported) if something is wrong
+    _renderer_warm = True
+
+
+def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunResult:
+    """Execute one run and write its notebook, metrics and report. Never raises for a failing
+    notebook (the result says failed); KeyboardInterrupt propagates, leaving previous outputs."""
+    emit = emit or (lambda *a: None)
+    run_dir = spec.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    _clear_stale(run_dir)
+    started_at = now_iso()
+    t0 = time.perf_counter()
+    result = RunResult(spec.name, "ok", started_at=started_at, kernel=spec.resolved_kernel)
+    executed = None
+    fd, tmp_name = tempfile.mkstemp(dir=run_dir, prefix=".notebook.", suffix=".ipynb")
+    os.close(fd)
+    tmp_nb = Path(tmp_name)
+    try:
+        try:
+            executed, failure = _execute_notebook(spec, tmp_nb, emit)
+        except Exception as exc:  # kernel could not start, died, timed out, ...
+            failure = {
+                "ename": type(exc).__name__,
+                "evalue": str(exc),
+                "message": error_message(type(exc).__name__, str(exc)),
+                "cell": None,
+                "source": "",
+            }
+        duration = time.perf_counter() - t0
+        if executed is not None:
+            _write_notebook(executed, run_dir / NOTEBOOK_FILE)
+        if not (run_dir / METRICS_FILE).exists():
+            write_json_atomic(run_dir / METRICS_FILE, {})
+        if failure:
+            result.status, result.error = "failed", failure
+        _wait_for_warming()
+        emit("render", spec.name)
+        try:
+            header = render.report_header(spec, result.status, failure, started_at, duration)
+            page = render.render_report(executed, header, failure, spec.notebooks_dir)
+            result.warnings.extend(render.external_references(page))
+            write_text_atomic(run_dir / REPORT_FILE, page)
+        except Exception as exc:
+            if not failure:
+                result.status = "failed"
+                result.error = {
+                    "ename": type(exc).__name__,
+                    "evalue": str(exc),
+                    "cell": None,
+                    "source": "",
+                    "message": "The report could not be rendered: " + error_message(type(exc).__name__, str(exc)),
+                }
+    finally:
+        tmp_nb.unlink(missing_ok=True)
+    result.finished_at = now_iso()
+    result.duration = time.perf_counter() - t0
+    return result
+
+
+def _write_notebook(nb, path: Path) -> None:
+    import nbformat
+
+    write_atomic(path, lambda fh: nbformat.write(nb, fh))

@@ -1,0 +1,159 @@
+"""One batch through helpers.runner: a good, a failing and a contract-failing notebook, run two
+at a time; then its reports, their headers and failure banners, and the index.
+
+Notebooks are tiny and built with nbformat; they run on the ``python3`` kernel (ipykernel's own
+kernel for this interpreter, always available). Every file lives under a temporary folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell
+
+from notebook_factory import GOOD_METRICS, SECRET, bad_notebook, good_notebook, registry_with, run, state, write_nb
+
+EXTERNAL_URL = re.compile(
+    r"""(?:\b(?:src|href)\s*=\s*["']?\s*|@import\s+(?:url\()?\s*["']?|url\(\s*["']?)(?:https?:)?//""", re.I
+)
+
+
+def contract_notebook(path: Path) -> Path:
+    return write_nb(
+        path,
+        [
+            new_markdown_cell("# Contract failure"),
+            new_code_cell(
+                "class ContractError(ValueError):\n    pass\n"
+                "raise ContractError(\"File sales.csv has no column 'amount' (input 'sales', kind transactions).\")"
+            ),
+        ],
+    )
+
+
+@pytest.fixture(scope="session")
+def batch(tmp_path_factory):
+    """Run the batch once per test session, shared by the pytest-xdist workers (the tests only
+    read its outputs): the first worker to take the lock builds it, the others reuse it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, common to all workers
+    tmp = root / "workbench-batch"
+    with open(root / "workbench-batch.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = tmp / "done.json"
+        if not done.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+            nbdir = tmp / "notebooks"
+            good_notebook(nbdir / "good.ipynb")
+            bad_notebook(nbdir / "bad.ipynb")
+            contract_notebook(nbdir / "contract.ipynb")
+            (tmp / "reports.yaml").write_text(
+                "runs:\n"
+                "  - name: good-run\n    notebook: good\n    title: 'Good report: <yaml> title'\n"
+                "    parameters: {n: 5, label: from-yaml}\n    key_metrics: [answer]\n"
+                "  - {notebook: bad}\n"
+                "  - {notebook: contract}\n"
+            )
+            with registry_with(shared=GOOD_METRICS):  # what the good notebook declares in its kernel
+                code, out = run(tmp, config=tmp / "reports.yaml", jobs=2)
+            done.write_text(json.dumps({"code": code, "out": out}))
+        result = json.loads(done.read_text())
+    return tmp, result["code"], result["out"]
+
+
+def report(tmp: Path, name: str) -> str:
+    return (tmp / "reports" / name / "report.html").read_text()
+
+
+def test_batch_exit_code_and_states(batch):
+    tmp, code, out = batch
+    assert code == 1
+    assert state(tmp, "good-run")["status"] == "ok"
+    assert state(tmp, "bad")["status"] == "failed"
+    assert state(tmp, "contract")["status"] == "failed"
+    for name in ("good-run", "bad", "contract"):
+        for f in ("report.html", "notebook.ipynb", "metrics.json", "run.json"):
+            assert (tmp / "reports" / name / f).is_file(), (name, f)
+    assert json.loads((tmp / "reports" / "good-run" / "metrics.json").read_text())["answer"] == 10
+    assert "[good-run] cell 3/8 ..." in out
+    assert re.search(r"^\[good-run\] ok \d", out, re.M)
+    assert re.search(r"^\[bad\] failed .*ValueError: the input has no rows \(cell 4\)$", out, re.M)
+    assert "3 run(s): 1 ok, 2 failed" in out
+
+
+def test_report_hides_code_and_noise(batch):
+    tmp, _, _ = batch
+    page = report(tmp, "good-run")
+    assert '<h1 class="wb-title">Good report: &lt;yaml&gt; title</h1>' in page
+    assert SECRET not in page and "reporting.record_metrics" not in page  # code hidden
+    assert "label=from-yaml n=5" in page  # stdout kept
+    assert "STDERR_NOISE" not in page and "WARN_NOISE" not in page
+    assert "REMOVED_OUTPUT" not in page
+    assert "TABLE_CELL" in page
+    assert "data:image/png;base64," in page
+    assert "In&nbsp;[" not in page and "jp-InputPrompt" not in page.split("<style")[0]
+    assert page.count("A good notebook") == 0  # the notebook's own H1 gives way to the header title
+    assert "Intro for readers." in page
+
+
+def test_report_header_parameters(batch):
+    tmp, _, _ = batch
+    page = report(tmp, "good-run")
+    header = page[page.index('<header class="wb-header">') : page.index("</header>")]
+    assert "<code>n</code></td><td>5</td><td>how many things</td>" in header
+    assert '<code>start</code></td><td>2020-01-01 <span class="wb-note">(default)</span>' in header
+    assert "Run 20" in header and "took " in header
+
+
+def test_reports_and_index_are_offline(batch):
+    tmp, _, _ = batch
+    for page in (report(tmp, "good-run"), report(tmp, "bad"), (tmp / "reports" / "index.html").read_text()):
+        assert not EXTERNAL_URL.search(page)
+        assert "<script src" not in page and "require.js" not in page and "mathjax" not in page.lower()
+        assert "<style" in page  # self-contained stylesheet
+
+
+def test_failure_banner(batch):
+    tmp, _, _ = batch
+    page = report(tmp, "bad")
+    assert 'class="wb-banner"' in page
+    assert "stopped with an error in cell 4" in page
+    assert "ValueError: the input has no rows" in page
+    assert "raise ValueError('the input has no rows')" in page  # the failing cell's source
+    assert "BEFORE_FAILURE" in page
+    assert "AFTER_FAILURE" not in page and "Never reached" not in page
+    assert "Traceback" not in page and "----&gt;" not in page
+    nb = nbformat.read(tmp / "reports" / "bad" / "notebook.ipynb", as_version=4)  # kept, with the error
+    assert any(o.get("output_type") == "error" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    err = state(tmp, "bad")["error"]
+    assert err["cell"] == 4 and err["message"] == "ValueError: the input has no rows"
+
+
+def test_contract_error_is_one_sentence(batch):
+    tmp, _, _ = batch
+    sentence = "File sales.csv has no column 'amount' (input 'sales', kind transactions)."
+    page = report(tmp, "contract")
+    assert f"<p>{sentence}</p>" in page
+    assert "ContractError:" not in page
+    assert state(tmp, "contract")["error"]["message"].startswith("File sales.csv has no column")
+
+
+def test_index_contents(batch):
+    tmp, _, _ = batch
+    page = (tmp / "reports" / "index.html").read_text()
+    assert page.index("good-run") < page.index('id="run-bad"') < page.index('id="run-contract"')  # reports.yaml order
+    assert '<a href="good-run/report.html">Good report: &lt;yaml&gt; title</a>' in page
+    assert '<span class="wb-badge wb-badge-ok">ok</span>' in page
+    assert page.count('<span class="wb-badge wb-badge-failed">failed</span>') == 2
+    assert "<code>n=5</code>" in page and "<code>label=from-yaml</code>" in page
+    assert '<div class="wb-card-value">10</div><div class="wb-card-label">answer</div>' in page
+    assert "Failed at cell 4:</strong> ValueError: the input has no rows" in page
+    assert "1 ok" in page and "2 failed" in page
