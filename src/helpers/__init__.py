@@ -1,9 +1,10 @@
 """Customer-analytics workbench: the shared, tested logic behind the notebooks.
 
-Modules: ``contracts`` (reading and checking input files), ``engine`` (DuckDB/Ibis),
-``synth`` (simulated data with known truth), ``reporting`` (metrics and report pieces),
-``plots`` (one theme), ``runner``/``cli`` (the ``workbench`` command), and one module per
-analysis domain (``clv``, ...).
+Shared rooms: ``core`` (engine, units, mle, io, runfiles, registry), ``contracts`` (reading and
+checking input files), ``reporting`` (metrics, display, plots), ``runner``/``cli`` (the
+``workbench`` command), ``synth`` (``workbench synth``). One package per analysis domain
+(``clv``, ``segmentation``, ``survey``, ``channels``, ``quality``), each declared once in its
+``domain.py`` (see :mod:`helpers.core.registry`).
 """
 
 __version__ = "0.1.0"
