@@ -91,6 +91,21 @@ def test_messy_export_quarantine_file_and_clv_outputs(reports):
 
 
 @pytest.mark.slow
+def test_pareto_nbd_report_judges_p_alive_by_its_own_numbers(reports):
+    """With Pareto/NBD, P(alive) ranks about as well as the classifier on CDNOW: the report must
+    say so, and must not repeat the BG/NBD explanation (P(alive) = 1 for one-time buyers)."""
+    out, _ = reports
+    metrics = json.loads((out / "clv-cdnow-pareto-nbd" / "metrics.json").read_text())
+    assert metrics["model.used"] == "pareto_nbd"
+    assert abs(metrics["churn.p_alive_auc"] - metrics["churn.classifier_auc"]) < 0.02
+    html = (out / "clv-cdnow-pareto-nbd" / "report.html").read_text()
+    assert "about as well as the classifier" in html
+    assert "poor ranking" not in html and "P(alive) = 1" not in html
+    bg = (out / "clv-cdnow" / "report.html").read_text()
+    assert "poor ranking" in bg
+
+
+@pytest.mark.slow
 def test_a_second_run_skips_everything(reports):
     out, _ = reports
     proc = subprocess.run(
