@@ -207,8 +207,9 @@ def test_load_records_metrics_inputs_and_the_quarantine_file(tmp_path, engine, m
     run = tmp_path / "run"
     monkeypatch.setenv("WORKBENCH_RUN_DIR", str(run))
     path = write(tmp_path / "t.csv", csv_text(GOOD + [("c9", "2024-01-02", "oops", "1")]))
-    res = load(path, "transactions", name="orders", engine=engine)
+    res = load(path, "transactions", name="orders", engine=engine, max_quarantined_share=1.0)
     metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics.pop("rows.orders.quarantined_share") == 0.25  # added with the share of rows set aside
     assert metrics == {"rows.orders.read": 4, "rows.orders.accepted": 3, "rows.orders.quarantined": 1}
     inputs = json.loads((run / "inputs.json").read_text())
     assert inputs["orders"]["sha256"] == res.sha256 and inputs["orders"]["rows_read"] == 4

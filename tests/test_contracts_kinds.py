@@ -119,7 +119,15 @@ def test_spend_and_answer_columns_that_are_not_there_are_one_sentence(tmp_path, 
 def test_load_writes_the_quarantine_file_atomically_and_readable(tmp_path, engine):
     path = tmp_path / "t.csv"
     path.write_text('customer_id,date,amount\nc1,2024-01-01,1\n"c,2",2024-01-02,x\n')
-    res = load(path, "transactions", name="orders", engine=engine, record=False, quarantine_dir=tmp_path / "q")
+    res = load(
+        path,
+        "transactions",
+        name="orders",
+        engine=engine,
+        record=False,
+        quarantine_dir=tmp_path / "q",
+        max_quarantined_share=1.0,  # 1 of 2 rows set aside would stop the load
+    )
     text = res.quarantine_path.read_text()
     assert text.splitlines()[0] == "line,reason,customer_id,date,amount,raw_line"
     assert '"c,2"' in text and "amount: not a number" in text

@@ -10,8 +10,12 @@ inside DuckDB (typed casts, no raw text held in pandas) and splits the rows in t
   and a ``reason`` (``result.quarantine``; written to ``quarantine/<name>.csv`` in the run
   directory). Nothing is dropped silently: ``rows_read == rows_accepted + rows_quarantined``.
 
-A problem with the whole file (missing, empty, undecodable, a required column absent) raises
-``ContractError`` with one sentence naming the file, the column and what was expected.
+A problem with the whole file (missing, empty, undecodable, a required column absent, a quote
+that never closes) raises ``ContractError`` with one sentence naming the file, the line or
+column and what was expected; so does a load that sets aside more than ``max_quarantined_share``
+of the rows (default 1 %; ``SetAsideError``). ``LoadResult.require_usable()`` raises
+``DataProblem`` when the accepted rows meet the contract but no model can learn from them (one
+customer, returns only).
 
 The kinds are declared by the domains that own them (``helpers/<domain>/domain.py``, read
 through :mod:`helpers.core.registry`): transactions (clv), customers (segmentation), responses
@@ -37,9 +41,11 @@ __all__ = [
     "KINDS",
     "Contract",
     "ContractError",
+    "DataProblem",
     "Field",
     "KindContext",
     "LoadResult",
+    "SetAsideError",
     "coerce_schema",
     "detect_delimiter",
     "load",
@@ -51,10 +57,18 @@ METRICS = (
     Metric("rows.{input}.read", "Rows read", kind="int", help="data rows in the file"),
     Metric("rows.{input}.accepted", "Rows accepted", kind="int", help="rows that meet the contract"),
     Metric("rows.{input}.quarantined", "Rows set aside", kind="int", help="rows set aside, with line and reason"),
+    Metric(
+        "rows.{input}.quarantined_share",
+        "Share set aside",
+        kind="share",
+        help="rows set aside / rows read; above max_quarantined_share (default 1 %) the load stops",
+    ),
 )
 register_shared_metrics(METRICS)
 
 _LAZY = {
+    "DataProblem": ".summary",
+    "SetAsideError": ".summary",
     "load": ".loading",
     "validate": ".loading",
     "LoadResult": ".loading",

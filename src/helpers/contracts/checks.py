@@ -20,6 +20,7 @@ from helpers.core.io import write_atomic
 
 from .kinds import Contract, ContractError, Field, file_label, sql_ident, sql_literal, typed_value
 from .readers import Tables
+from .values import ValueOptions, number_sql
 
 _q, _lit, _t = sql_ident, sql_literal, typed_value
 
@@ -66,17 +67,28 @@ def resolve_columns(
     return resolved
 
 
-def _date_expr(col: str, fmt: str) -> str:
+def _date_expr(col: str, fmt: str, timezone: str | None = None) -> str:
     if fmt == "%Y-%m-%d":  # ISO dates: a plain cast (which ignores blanks around) is several times faster
         return f"TRY_CAST({col} AS DATE)"
+    if "%z" in fmt:  # with an offset: the date as written (the data's local date), or in ``timezone``
+        parsed = f"try_strptime(trim({col}), {_lit(fmt)})"
+        if timezone:
+            from .columnar import zone_sql
+
+            return f"CAST({zone_sql(parsed, timezone)} AS DATE)"
+        return f"CASE WHEN {parsed} IS NOT NULL THEN TRY_CAST(left(trim({col}), 10) AS DATE) END"
     return f"CAST(try_strptime(trim({col}), {_lit(fmt)}) AS DATE)"
 
 
 def field_rules(
-    fields: Sequence[Field], resolved: Mapping[str, str], date_formats: Mapping[str, str]
+    fields: Sequence[Field],
+    resolved: Mapping[str, str],
+    date_formats: Mapping[str, str],
+    values: ValueOptions | None = None,
 ) -> tuple[list[str], list[str], dict[str, str]]:
     """SQL for the typed values (as ``__t_<name>``), the failure reasons (which refer to those
     typed values and the raw text) and the output schema (column -> field type)."""
+    values = values or ValueOptions()
     typed_selects, reasons, schema = [], [], {}
     for f in fields:
         if f.name not in resolved:
@@ -84,19 +96,22 @@ def field_rules(
         src = _q(resolved[f.name])
         t = _t(f.name)
         missing = _lit(f"{f.name}: missing")
+        window = None
         if f.type in ("id", "text"):
             typed_selects.append(f"nullif(trim({src}), '') AS {t}")
             if not f.nullable:
                 reasons.append(f"CASE WHEN {t} IS NULL THEN {missing} END")
         else:
             if f.type == "date":
-                typed, broken = _date_expr(src, date_formats[f.name]), f"not a date in format {date_formats[f.name]}"
+                fmt = date_formats[f.name]
+                typed, broken = _date_expr(src, fmt, values.timezone), f"not a date in format {fmt}"
                 extra = None
+                window = values.date_window
             elif f.type == "number":
-                typed, broken = f"TRY_CAST({src} AS DOUBLE)", "not a number"
+                typed, broken = number_sql(src, values.decimal), "not a number"
                 extra = f"isnan({t}) OR isinf({t})"
             else:  # integer, count: whole numbers, also when written as 3.0
-                typed, broken = f"TRY_CAST({src} AS DOUBLE)", "not a whole number"
+                typed, broken = number_sql(src, values.decimal), "not a whole number"
                 extra = f"{t} <> floor({t}) OR abs({t}) > 9.0e18"
             typed_selects.append(f"{typed} AS {t}")
             blank_case = missing if not f.nullable else "NULL"
@@ -110,6 +125,12 @@ def field_rules(
         minimum = 0.0 if f.type == "count" else f.minimum
         if minimum is not None:
             reasons.append(f"CASE WHEN {t} < {minimum} THEN {_lit(f'{f.name}: below {minimum:g}')} END")
+        if window is not None:
+            lo, hi = window
+            label = _lit(f"{f.name}: outside {lo or '...'} to {hi or '...'} (date_window)")
+            tests = ([f"{t} < DATE {_lit(lo)}"] if lo else []) + ([f"{t} > DATE {_lit(hi)}"] if hi else [])
+            if tests:
+                reasons.append(f"CASE WHEN {' OR '.join(tests)} THEN {label} END")
     return typed_selects, reasons, schema
 
 
@@ -143,13 +164,23 @@ def check_rows(
     file_columns: Sequence[str],
     gaps: str | None,
     header: bool,
+    values: ValueOptions | None = None,
+    long_lines: bool = False,
 ) -> dict[str, str]:
     """Create ``tables.checked`` (every row, typed, with its ``_reason``), the view
     ``tables.accepted`` (rows without a reason) and ``tables.quarantine`` (rows with one, plus
     the rows the reader could not split, with their line, reason and original values).
     Returns the accepted rows' schema (column -> field type; kept extra columns are ``text``)."""
-    typed_selects, reasons, schema = field_rules(fields, resolved, date_formats)
+    typed_selects, reasons, schema = field_rules(fields, resolved, date_formats, values)
     reasons += list(extra_reasons)
+    if long_lines:  # records the reader only took with a raised line limit
+        from .readers import MAX_LINE_BYTES
+
+        size = " + ".join(f"coalesce(length({_q(c)}), 0)" for c in file_columns)
+        reasons.append(
+            f"CASE WHEN {size} > {MAX_LINE_BYTES} THEN "
+            f"{_lit(f'line too long (over {MAX_LINE_BYTES:,} characters)')} END"
+        )
     if contract.unique:
         reasons += unique_rule(contract.unique, resolved)
     used = set(resolved.values())

@@ -22,9 +22,14 @@ from helpers import reporting
 from helpers.core import registry, runfiles
 from helpers.core.engine import Engine, default_engine
 
+from . import summary
 from .checks import check_rows, coerce_schema, resolve_columns, write_quarantine
 from .kinds import Contract, ContractError, KindContext, file_label, sql_ident
 from .readers import Source, Tables, choose_date_format, drop_intermediate, read_raw, sha256, sniff
+from .values import ValueOptions, detect_decimal, sample_numbers, stripped_sql, window_option
+
+#: Default of ``max_quarantined_share``: a load that sets aside more than 1 % of the rows stops.
+MAX_QUARANTINED_SHARE = 0.01
 
 _q = sql_ident
 
@@ -53,6 +58,40 @@ class LoadResult:
     source: Source = field(repr=False)
     quarantine_path: Path | None = None
     schema: dict[str, str] = field(default_factory=dict)
+    decimal: str = "."
+    currency_stripped: int = 0  # number values that carried a currency sign or code
+    timezone: str | None = None
+    date_window: tuple[str | None, str | None] | None = None
+    max_quarantined_share: float = MAX_QUARANTINED_SHARE
+
+    @property
+    def quarantined_share(self) -> float:
+        """The share of rows set aside (0 when no rows were read)."""
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def over_threshold(self) -> bool:
+        """More rows set aside than ``max_quarantined_share`` allows (``load`` raises then;
+        ``validate`` returns and leaves the decision to the caller)."""
+        return self.quarantined_share > self.max_quarantined_share
+
+    @property
+    def threshold_message(self) -> str | None:
+        """The sentence ``load`` raises with when the share is over the threshold, else ``None``."""
+        return summary.threshold_message(self) if self.over_threshold else None
+
+    def data_problems(self, min_ids: int = 2) -> list[str]:
+        """Sentences about accepted data no model can learn from (see :func:`summary.data_problems`)."""
+        return summary.data_problems(self, min_ids=min_ids)
+
+    def require_usable(self, min_ids: int = 2) -> LoadResult:
+        """Raise :class:`~helpers.contracts.summary.DataProblem` (a ContractError) naming what is
+        wrong with the data (one customer only, only negative amounts, ...); else return self."""
+        return summary.require_usable(self, min_ids=min_ids)
+
+    def stats(self) -> dict[str, Any]:
+        """Summary figures of the accepted rows (see :func:`summary.stats`)."""
+        return summary.stats(self)
 
     @property
     def table(self):
@@ -89,28 +128,51 @@ class LoadResult:
             "rows_read": self.rows_read,
             "rows_accepted": self.rows_accepted,
             "rows_quarantined": self.rows_quarantined,
+            "quarantined_share": round(self.quarantined_share, 6),
+            **self.source_details(),
             "quarantine_file": str(self.quarantine_path) if self.quarantine_path else None,
             "read_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
-    def metrics(self) -> dict[str, int]:
-        """The row counts as the shared metrics ``rows.<name>.read/accepted/quarantined``."""
+    def source_details(self) -> dict[str, Any]:
+        """How the file was read: encoding (and whether detected), compression, sheets, decimal
+        separator, currency signs stripped, time zones, the date window."""
+        src = self.source
+        out: dict[str, Any] = {"format": src.format}
+        if src.format in ("csv", "whitespace"):
+            out["encoding"] = src.encoding
+            out["encoding_detected"] = src.encoding_detected
+            if src.delimiter:
+                out["delimiter"] = src.delimiter
+        if src.compression:
+            out["compression"] = src.compression
+        if src.sheets:
+            out["sheets"] = list(src.sheets)
+            out["sheets_read"] = list(src.sheets_read)
+        if any(t in ("number", "integer", "count") for t in self.schema.values()):
+            out["decimal"] = self.decimal
+            out["currency_stripped"] = self.currency_stripped
+        if src.timestamp_zones:
+            out["timestamp_zones"] = dict(src.timestamp_zones)
+        if self.timezone:
+            out["timezone"] = self.timezone
+        if self.date_window and "date" in self.schema.values():
+            out["date_window"] = list(self.date_window)
+        return out
+
+    def metrics(self) -> dict[str, int | float]:
+        """The shared metrics ``rows.<name>.read/accepted/quarantined/quarantined_share``."""
         return {
             f"rows.{self.name}.read": self.rows_read,
             f"rows.{self.name}.accepted": self.rows_accepted,
             f"rows.{self.name}.quarantined": self.rows_quarantined,
+            f"rows.{self.name}.quarantined_share": round(self.quarantined_share, 6),
         }
 
     def describe(self) -> str:
-        """One sentence for a report: what was read, accepted and set aside, and why."""
-        text = (
-            f"{self.path.name}: {self.rows_read:,} rows read, {self.rows_accepted:,} accepted, "
-            f"{self.rows_quarantined:,} set aside"
-        )
-        if self.rows_quarantined:
-            top = self.reasons.head(3)
-            text += " (" + "; ".join(f"{r.reason}: {r.rows:,}" for r in top.itertuples()) + ")"
-        return text + "."
+        """One sentence for a report: what was read, accepted and set aside (with the share), and
+        why; which sheets, encoding and decimal separator when that was a choice."""
+        return summary.describe(self)
 
 
 def _contract(kind: str) -> Contract:
@@ -156,6 +218,11 @@ def load(
     encoding: str | None = None,
     sheet: str | int | None = None,
     file_format: str | None = None,
+    decimal: str | None = None,
+    timezone: str | None = None,
+    date_window: Any = None,
+    max_quarantined_share: float | None = None,
+    stop_above_threshold: bool = True,
     engine: Engine | None = None,
     record: bool = True,
     quarantine_dir: str | Path | None = None,
@@ -165,14 +232,31 @@ def load(
 
     Parameters
     ----------
-    path: CSV/TSV/text (delimiter detected), ``.parquet`` or ``.xlsx`` file.
+    path: CSV/TSV/text (delimiter detected; also ``.csv.gz`` and ``.csv.zst``), ``.parquet`` or
+        ``.xlsx`` file.
     kind: a registered kind (``helpers.core.registry.kind_names()``).
     name: the input's name in metrics and quarantine files (default: ``kind``); loading again
         under the same name replaces the earlier load's tables.
     columns: contract column -> file column (name, or 0-based position for headerless files);
         unmapped contract columns are looked up by their own name (case-insensitive).
     date_format: strftime format of the date columns (detected from the values when omitted).
-    delimiter, header, encoding, sheet, file_format: override what is detected.
+    delimiter, header, file_format: override what is detected.
+    encoding: ``None`` expects UTF-8 (with or without BOM); ``"auto"`` detects UTF-8, CP1252
+        (bytes 0x80-0x9F, as Windows exports write them) or Latin-1; or name it (``"cp1252"``).
+    sheet: Excel only: a sheet name, a 0-based index, or ``"all"`` (sheets with the same columns,
+        stacked, with a ``sheet`` column); default the first sheet. The report names every sheet
+        the file holds and those read.
+    decimal: ``"."`` or ``","`` (``1.234,56``); detected from the number columns when omitted.
+        Currency signs and codes in number fields are stripped (and counted).
+    timezone: the time zone whose calendar dates timestamps with an offset become (e.g.
+        ``"Europe/Paris"``, ``"+01:00"``); default: the date the data states (for Parquet, in
+        the zone stored with the column; UTC when none).
+    date_window: ``(start, end)`` ISO dates outside which dates are set aside (default
+        1950-01-01 to a year from today; ``False`` for none).
+    max_quarantined_share: above this share of rows set aside (default 0.01) the load stops
+        with a ContractError giving the share and the most common reason, with an example line.
+    stop_above_threshold: ``False`` returns instead (``result.over_threshold`` tells), as
+        ``validate`` does.
     record: record provenance, metrics and the quarantine file in the run directory.
     quarantine_dir: where ``<name>.csv`` of set-aside rows goes (default: run dir/quarantine
         when ``record``, else nowhere).
@@ -190,14 +274,25 @@ def load(
         raise ContractError(f"File {file_label(path)} does not exist (input '{name}', kind {kind}).")
     if path.is_dir():
         raise ContractError(f"{file_label(path)} is a folder, not a file (input '{name}', kind {kind}).")
+    if decimal not in (None, ".", ","):
+        raise ContractError(f"decimal must be '.' or ',', not {decimal!r}.")
+    threshold = MAX_QUARANTINED_SHARE if max_quarantined_share is None else float(max_quarantined_share)
+    if not 0.0 <= threshold <= 1.0:
+        raise ContractError(f"max_quarantined_share must be a share in [0, 1], not {max_quarantined_share!r}.")
+    window = window_option(date_window)
     engine = engine or default_engine()
     con = engine.con
+    if timezone:
+        from .columnar import check_zone
+
+        check_zone(con, timezone)
     tables = _tables(name)
     source = sniff(path, file_format, delimiter, header, encoding)
     digest = sha256(path)
+    stripped = 0
 
     try:
-        gaps = read_raw(con, path, source, tables, sheet)
+        gaps = read_raw(con, path, source, tables, sheet, timezone)
         file_columns = [c for c in con.sql(f"SELECT * FROM {_q(tables.raw)} LIMIT 0").columns if c != "_line"]
         n_raw = _scalar(con, f"SELECT count(*) FROM {_q(tables.raw)}")
         n_rejects = _scalar(con, f"SELECT count(*) FROM {_q(tables.rejects)}")
@@ -214,11 +309,32 @@ def load(
             if f.type == "date" and f.name in resolved
         }
         extra_reasons = contract.extra_rules(ctx, extra, resolved) if contract.extra_rules else ()
+        number_cols = [
+            resolved[f.name] for f in fields if f.type in ("number", "integer", "count") and f.name in resolved
+        ]
+        dec = decimal or detect_decimal(sample_numbers(con, tables.raw, number_cols))
+        values = ValueOptions(decimal=dec, timezone=timezone, date_window=window)
         schema = check_rows(
-            con, tables, contract, fields, extra_reasons, resolved, date_formats, file_columns, gaps, source.header
+            con,
+            tables,
+            contract,
+            fields,
+            extra_reasons,
+            resolved,
+            date_formats,
+            file_columns,
+            gaps,
+            source.header,
+            values,
+            source.long_lines,
         )
+        if number_cols:
+            stripped = _scalar(
+                con, f"SELECT sum({' + '.join(stripped_sql(_q(c)) for c in number_cols)}) FROM {_q(tables.raw)}"
+            )
     finally:
         drop_intermediate(con, tables)
+        source.cleanup()
     n_acc = _scalar(con, f"SELECT count(*) FROM {_q(tables.accepted)}")
     n_q = _scalar(con, f"SELECT count(*) FROM {_q(tables.quarantine)}")
     n_read = n_raw + n_rejects
@@ -239,6 +355,11 @@ def load(
         date_format=next(iter(date_formats.values()), None),
         source=source,
         schema=schema,
+        decimal=dec,
+        currency_stripped=int(stripped or 0),
+        timezone=timezone,
+        date_window=window,
+        max_quarantined_share=threshold,
     )
     if quarantine_dir is None and record:
         quarantine_dir = runfiles.run_dir() / runfiles.QUARANTINE_DIR
@@ -247,12 +368,19 @@ def load(
     if record:
         reporting.record_input(name, result.provenance)
         reporting.record_metrics(result.metrics())
+    if stop_above_threshold and result.over_threshold:
+        raise summary.SetAsideError(result.threshold_message, result)
     return result
 
 
 def validate(path: str | Path, kind: str, **options: Any) -> LoadResult:
-    """Check a file against its contract without recording anything in a run directory."""
+    """Check a file against its contract without recording anything in a run directory.
+
+    Unlike ``load`` it returns even when more rows are set aside than ``max_quarantined_share``
+    allows: ``result.over_threshold`` and ``result.threshold_message`` tell (the ``workbench
+    validate`` command exits non-zero then)."""
     options.setdefault("record", False)
+    options.setdefault("stop_above_threshold", False)
     return load(path, kind, **options)
 
 

@@ -9,10 +9,9 @@ fields). The checks in :mod:`helpers.contracts.checks` work on those.
 from __future__ import annotations
 
 import codecs
-import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -20,7 +19,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from . import textscan
 from .kinds import ContractError, file_label, sql_ident, sql_literal
+from .textscan import sha256  # noqa: F401  (re-exported: loading hashes files through here)
 
 _q, _lit = sql_ident, sql_literal
 
@@ -37,19 +38,40 @@ DATE_FORMATS = (
     "%m-%d-%Y",
     "%d/%m/%y",
     "%m/%d/%y",
+    "%Y-%m-%d %H:%M%z",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M%z",
+    "%Y-%m-%dT%H:%M:%S%z",
 )
 _DAY_FIRST = {"%d/%m/%Y", "%d/%m/%y", "%d-%m-%Y"}
 _MONTH_FIRST = {"%m/%d/%Y", "%m/%d/%y", "%m-%d-%Y"}
 
 
+#: DuckDB's own limit on one line of delimited text; longer records are read (with a larger
+#: limit) and set aside, so one huge field does not fail the whole file.
+MAX_LINE_BYTES = 2_000_000
+
+
 @dataclass
 class Source:
-    """What the sniffing found out about a file."""
+    """What the sniffing and reading found out about a file."""
 
     format: str  # csv | whitespace | parquet | excel
     delimiter: str | None = None
     header: bool = True
     encoding: str = "utf-8"
+    encoding_detected: bool = False
+    compression: str | None = None  # gzip | zstd
+    read_path: Path | None = None  # a temporary UTF-8 copy when the file is in another encoding
+    sheets: tuple[str, ...] = ()  # every sheet of an Excel file
+    sheets_read: tuple[str, ...] = ()
+    long_lines: bool = False  # records over MAX_LINE_BYTES were read and are to be set aside
+    timestamp_zones: dict = field(default_factory=dict)  # Parquet column -> time zone of its values
+
+    def cleanup(self) -> None:
+        if self.read_path is not None:
+            self.read_path.unlink(missing_ok=True)
+            self.read_path = None
 
 
 @dataclass(frozen=True)
@@ -72,41 +94,44 @@ class Tables:
 # Sniffing
 
 
-def check_text(path: Path, encoding: str | None) -> str:
-    """Return the encoding to use, or raise if the start of the file is not text."""
-    with open(path, "rb") as fh:
-        head = fh.read(4 << 20)
+def check_text(path: Path, encoding: str | None, compression: str | None = None) -> tuple[str, bytes]:
+    """The encoding to use and the start of the (decompressed) file; raise if it is not text.
+
+    ``encoding=None`` expects UTF-8 (with or without BOM); ``"auto"`` detects UTF-8, CP1252 or
+    Latin-1 (:func:`helpers.contracts.textscan.detect_encoding`); anything else is used as given."""
+    head = textscan.head_bytes(path, compression)
     if not head.strip():
         raise ContractError(f"File {file_label(path)} is empty: expected a header row and at least one data row.")
-    if encoding:
-        return encoding
+    if encoding and str(encoding).lower() != "auto":
+        textscan.normal_encoding(encoding)
+        return encoding, head
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+        return "utf-16", head
     if b"\x00" in head[:4096]:
         raise ContractError(
             f"File {file_label(path)} is not text (it contains NUL bytes): expected a CSV, Parquet or Excel file."
         )
+    if encoding:  # "auto"
+        return textscan.detect_encoding(head), head
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError as err:
+        guess = textscan.detect_encoding(head)
         raise ContractError(
             f"File {file_label(path)} is not valid UTF-8 text (byte 0x{head[err.start]:02x} at offset {err.start}): "
-            "save it as UTF-8, or pass encoding='latin-1' if that is what it is."
+            f"it looks like {guess}; pass encoding='{guess}' (or encoding='auto' to detect; in a notebook, "
+            "the encoding parameter), or save it as UTF-8."
         ) from None
-    return "utf-8"
+    return ("utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"), head
 
 
-def sample_lines(path: Path, encoding: str, n: int = 200) -> list[str]:
-    """The first ``n`` non-blank lines."""
-    lines = []
-    with open(path, encoding=encoding, errors="replace", newline="") as fh:
-        for line in fh:
-            line = line.rstrip("\r\n")
-            if line.strip():
-                lines.append(line)
-            if len(lines) >= n:
-                break
-    return lines
+def sample_lines(head: bytes, encoding: str, n: int = 200) -> list[str]:
+    """The first ``n`` non-blank lines of the start of a file."""
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(head, final=False)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = [line for line in text.splitlines() if line.strip()]
+    return lines[:n]
 
 
 def detect_delimiter(lines: Sequence[str]) -> str:
@@ -152,8 +177,10 @@ def detect_header(first_line: str, delimiter: str) -> bool:
 
 
 def sniff(path: Path, fmt: str | None, delimiter: str | None, header: bool | None, encoding: str | None) -> Source:
-    """Format by extension; for text, the encoding, delimiter and header (each unless given)."""
-    suffix = path.suffix.lower()
+    """Format by extension (``.csv.gz``/``.csv.zst`` are compressed text); for text, the encoding,
+    delimiter and header (each unless given)."""
+    suffix = textscan.inner_suffix(path)
+    compression = textscan.compression_of(path)
     fmt = fmt or {".parquet": "parquet", ".pq": "parquet", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel"}.get(
         suffix, "csv"
     )
@@ -161,8 +188,8 @@ def sniff(path: Path, fmt: str | None, delimiter: str | None, header: bool | Non
         if path.stat().st_size == 0:
             raise ContractError(f"File {file_label(path)} is empty: expected a {fmt} file with rows.")
         return Source(format=fmt, header=True)
-    enc = check_text(path, encoding)
-    lines = sample_lines(path, enc)
+    enc, head = check_text(path, encoding, compression)
+    lines = sample_lines(head, enc)
     if not lines:
         raise ContractError(f"File {file_label(path)} is empty: expected a header row and at least one data row.")
     if delimiter in (" ", r"\s+", "whitespace"):
@@ -170,7 +197,12 @@ def sniff(path: Path, fmt: str | None, delimiter: str | None, header: bool | Non
     delim = delimiter or detect_delimiter(lines)
     has_header = detect_header(lines[0], delim) if header is None else bool(header)
     return Source(
-        format="whitespace" if delim == "whitespace" else "csv", delimiter=delim, header=has_header, encoding=enc
+        format="whitespace" if delim == "whitespace" else "csv",
+        delimiter=delim,
+        header=has_header,
+        encoding=enc,
+        encoding_detected=str(encoding).lower() == "auto",
+        compression=compression,
     )
 
 
@@ -211,27 +243,15 @@ def choose_date_format(con, raw: str, col: str, path: Path) -> str:
     return winners[0]
 
 
-def sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _duckdb_encoding(enc: str) -> str:
-    enc = enc.lower().replace("_", "-")
-    return {"utf8": "utf-8", "latin1": "latin-1", "iso-8859-1": "latin-1", "utf16": "utf-16"}.get(enc, enc)
-
-
-# --------------------------------------------------------------------------------------------
-# Readers
-
-
-def read_raw(con, path: Path, source: Source, tables: Tables, sheet) -> str | None:
+def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: str | None = None) -> str | None:
     """Expose the file as text columns plus ``_line`` in ``tables.raw``, and rows that could not
     even be split into fields in ``tables.rejects`` (line, reason, raw_line).
 
-    ``_line`` is the 1-based line in the file, except for delimited files with rejected lines:
-    then it is the record's position plus the header, and the returned relation name holds the
-    ``(g, before)`` gaps that turn it into the true line for quarantined rows."""
+    ``_line`` orders the rows; the returned relation name, if any, holds the ``(g, before)``
+    steps that turn it into the true line (for delimited text: past rejected lines, empty lines
+    and records spanning lines; for stacked Excel sheets: the row in its own sheet)."""
+    from . import columnar
+
     p = _lit(str(path))
     raw, rejects = tables.raw, tables.rejects
     empty_rejects = (
@@ -240,49 +260,66 @@ def read_raw(con, path: Path, source: Source, tables: Tables, sheet) -> str | No
     )
     try:
         if source.format == "parquet":
-            cols = con.sql(f"SELECT * FROM read_parquet({p}) LIMIT 0").columns
-            casts = ", ".join(f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" for c in cols)
-            con.sql(
-                f"CREATE OR REPLACE TEMP TABLE {_q(raw)} AS SELECT file_row_number + 1 AS _line, {casts} "
-                f"FROM read_parquet({p}, file_row_number=true)"
-            )
+            columnar.read_parquet(con, path, source, raw, timezone)
             con.sql(empty_rejects)
         elif source.format == "excel":
-            frame = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, header=0 if source.header else None)
-            frame.columns = [str(c) for c in frame.columns]
-            frame.insert(0, "_line", np.arange(len(frame), dtype="int64") + (2 if source.header else 1))
-            con.register(tables.frame, frame)
-            try:
-                con.sql(f"CREATE OR REPLACE TEMP TABLE {_q(raw)} AS SELECT * FROM {_q(tables.frame)}")
-            finally:
-                con.unregister(tables.frame)
+            gaps = columnar.read_excel(con, path, source, tables, sheet)
             con.sql(empty_rejects)
-        elif source.format == "whitespace":
-            _read_whitespace(con, p, source, tables)
+            return gaps
         else:
-            return _read_delimited(con, p, source, tables)
+            if textscan.needs_transcoding(source.encoding):
+                source.read_path = textscan.transcode(path, source.encoding, source.compression)
+                p = _lit(str(source.read_path))
+            if source.format == "whitespace":
+                _read_whitespace(con, p, source, tables)
+            else:
+                return _read_delimited(con, p, path, source, tables)
     except duckdb.Error as err:
         msg = str(err).split("\n")[0]
+        if source.format == "csv" and source.compression != "zstd":
+            quote_error(path, source)  # a quote that never closes also breaks the reader's sniffing
         if "unicode" in msg.lower() or "utf" in msg.lower():
             raise ContractError(
                 f"File {file_label(path)} is not valid {source.encoding} text ({msg}); save it as UTF-8 or pass encoding=."
             ) from None
         raise ContractError(f"File {file_label(path)} could not be read as {source.format}: {msg}") from None
     except (ValueError, OSError) as err:
+        if isinstance(err, ContractError):
+            raise
         raise ContractError(f"File {file_label(path)} could not be read as {source.format}: {err}") from None
     return None
 
 
-def _read_delimited(con, p: str, source: Source, tables: Tables) -> str | None:
-    raw, rejects, body = tables.raw, tables.rejects, tables.body
-    rej_table, rej_scan = tables.rej_errors, tables.rej_scans
+def _csv_into(con, p: str, source: Source, tables: Tables, max_line: int) -> None:
     opts = (
         f"delim={_lit(source.delimiter)}, header={'true' if source.header else 'false'}, all_varchar=true, "
-        f"encoding={_lit(_duckdb_encoding(source.encoding))}, quote='\"', escape='\"', "
-        f"store_rejects=true, ignore_errors=true, rejects_table={_lit(rej_table)}, rejects_scan={_lit(rej_scan)}, "
-        "null_padding=false, skip=0"
+        f"encoding='utf-8', quote='\"', escape='\"', "
+        f"store_rejects=true, ignore_errors=true, rejects_table={_lit(tables.rej_errors)}, "
+        f"rejects_scan={_lit(tables.rej_scans)}, null_padding=false, skip=0"
     )
-    con.sql(f"CREATE OR REPLACE TEMP TABLE {_q(body)} AS SELECT * FROM read_csv({p}, {opts})")
+    if max_line > MAX_LINE_BYTES:
+        opts += f", max_line_size={max_line}, buffer_size={max(2 * max_line, 32 << 20)}"
+    if source.compression and source.read_path is None:
+        opts += f", compression={_lit(source.compression)}"
+    con.sql(f"CREATE OR REPLACE TEMP TABLE {_q(tables.body)} AS SELECT * FROM read_csv({p}, {opts})")
+
+
+def _read_delimited(con, p: str, path: Path, source: Source, tables: Tables) -> str | None:
+    raw, rejects, body = tables.raw, tables.rejects, tables.body
+    rej_table, rej_scan = tables.rej_errors, tables.rej_scans
+    max_line = MAX_LINE_BYTES
+    while True:  # a record over the limit: read again with room for it, and set it aside later
+        try:
+            _csv_into(con, p, source, tables, max_line)
+            break
+        except duckdb.Error as err:
+            found = re.search(r"Maximum line size of \d+ bytes exceeded\. Actual Size:\s*(\d+)", str(err))
+            if not found or max_line >= 1 << 30:
+                raise
+            max_line = min(1 << 30, max(2 * max_line, int(found.group(1)) + 1024))
+            source.long_lines = True
+            for name in (rej_table, rej_scan, body):
+                con.sql(f"DROP TABLE IF EXISTS {_q(name)}")
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(rejects)} AS
             SELECT CAST(line AS BIGINT) AS line,
@@ -298,16 +335,33 @@ def _read_delimited(con, p: str, source: Source, tables: Tables) -> str | None:
     )
     con.sql(f"DROP TABLE IF EXISTS {_q(rej_table)}")
     con.sql(f"DROP TABLE IF EXISTS {_q(rej_scan)}")
-    # DuckDB keeps file order; line numbers of parsed rows skip the header and rejected lines.
     reject_lines = np.sort(
         np.array([r[0] for r in con.sql(f"SELECT line FROM {_q(rejects)}").fetchall()], dtype="int64")
     )
+    n_body = con.sql(f"SELECT count(*) FROM {_q(body)}").fetchall()[0][0]
     offset = 1 if source.header else 0
     cols = list(con.sql(f"SELECT * FROM {_q(body)} LIMIT 0").columns)
     col_sql = ", ".join(_q(c) for c in cols)
     # Until a row fails a rule its line only orders rows, so parsed record k gets k + offset here;
-    # the few quarantined rows get their true line (past rejected lines) from the gaps table.
+    # the few quarantined rows get their true line from the gaps table.
     con.sql(f"CREATE OR REPLACE TEMP VIEW {_q(raw)} AS SELECT rowid + 1 + {offset} AS _line, {col_sql} FROM {_q(body)}")
+    true_lines = reconcile(path, source, n_body, reject_lines)
+    if true_lines is not None:  # empty lines or records spanning lines: map every row to its line
+        units, rows = true_lines
+        if len(reject_lines):
+            fix = pd.DataFrame({"unit": reject_lines, "true_line": units[reject_lines - 1]})
+            con.register(tables.frame, fix)
+            con.sql(
+                f"""UPDATE {_q(rejects)} SET line = f.true_line FROM {_q(tables.frame)} f WHERE {_q(rejects)}.line = f.unit"""
+            )
+            con.unregister(tables.frame)
+        extra = rows - (np.arange(1, len(rows) + 1, dtype="int64") + offset)
+        change = np.flatnonzero(np.diff(np.concatenate(([0], extra))) != 0)
+        if not len(change):
+            return None
+        gaps = pd.DataFrame({"g": change.astype("int64"), "before": extra[change]})
+        con.register(tables.gaps, gaps)
+        return tables.gaps
     if len(reject_lines):
         # Parsed row k (1-based) sits on line k + offset + #{rejected lines before it}.
         g = reject_lines - np.arange(1, len(reject_lines) + 1) - offset
@@ -318,13 +372,72 @@ def _read_delimited(con, p: str, source: Source, tables: Tables) -> str | None:
     return None
 
 
+def quote_error(path: Path, source: Source) -> None:
+    """Raise the error of a quote that never closes, if the file has one."""
+    where = source.read_path or path
+    records = textscan.map_records(where, None if source.read_path else source.compression, source.delimiter or ",")
+    if records.open_quote_line is not None:
+        count = textscan.count_lines(where, None if source.read_path else source.compression)
+        raise ContractError(
+            f'File {file_label(path)}, line {records.open_quote_line:,}: a quote (") opens there and never closes, '
+            f"so the rest of the file ({count.lines - records.open_quote_line:,} more lines) would be read as one "
+            "value. Fix or remove that quote and load again."
+        )
+
+
+def reconcile(path: Path, source: Source, n_body: int, reject_lines: np.ndarray):
+    """Check the reader's records against the file's own lines.
+
+    Returns ``None`` when every record is one line and no line is empty (line numbers follow
+    from the rejected lines alone); else ``(units, rows)``: the file line of each of the
+    reader's lines (its line numbering counts a record spanning lines once) and the file line
+    of each parsed row. Raises when the two disagree: a quote that never closes, or one that
+    swallows lines that look like records."""
+    where = source.read_path or path
+    compression = None if source.read_path else source.compression
+    if compression == "zstd":  # DuckDB reads it; the bytes cannot be scanned here
+        return None
+    found = n_body + len(reject_lines)
+    count = textscan.count_lines(where, compression)
+    header = 1 if source.header else 0
+    if count.empty == 0 and count.lines - header == found:
+        return None
+    records = textscan.map_records(where, compression, source.delimiter or ",")
+    label = file_label(path)
+    if records.open_quote_line is not None:
+        after = count.lines - records.open_quote_line
+        raise ContractError(
+            f'File {label}, line {records.open_quote_line:,}: a quote (") opens there and never closes, so the '
+            f"rest of the file ({after:,} more lines) would be read as one value; the reader found {found:,} records "
+            f"in {count.lines - header - count.empty:,} data lines. Fix or remove that quote and load again."
+        )
+    if records.swallowed is not None:
+        opened, inside = records.swallowed
+        raise ContractError(
+            f'File {label}, line {opened:,}: a quote (") opens there and closes only lines later, so line '
+            f"{inside:,}, which looks like a record of its own, would be read as part of one value "
+            f"(the reader found {found:,} records in {count.lines - header - count.empty:,} data lines). "
+            "Fix or remove that quote and load again."
+        )
+    data = records.records[header:]
+    if len(data) != found:
+        raise ContractError(
+            f"File {label}: the reader found {found:,} records but the file's lines hold {len(data):,}; "
+            "check the quotes in the file (a quote opens a value that may span lines)."
+        )
+    rejected = records.units[reject_lines - 1] if len(reject_lines) else np.zeros(0, dtype="int64")
+    rows = np.setdiff1d(data, rejected, assume_unique=True)
+    return records.units, rows
+
+
 def _read_whitespace(con, p: str, source: Source, tables: Tables) -> None:
     """Fields separated by runs of blanks: split each line in DuckDB."""
     raw, text, lines = tables.raw, tables.text, tables.lines
+    comp = f", compression={_lit(source.compression)}" if source.compression and source.read_path is None else ""
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(text)} AS
             SELECT line FROM read_csv({p}, columns={{'line': 'VARCHAR'}}, delim='\\x01', header=false, quote='',
-                                     escape='', auto_detect=false, encoding={_lit(_duckdb_encoding(source.encoding))})"""
+                                     escape='', auto_detect=false, encoding='utf-8'{comp})"""
     )
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(lines)} AS
