@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -173,12 +174,22 @@ def test_validate_reports_rows_and_reasons(tmp_path, capsys):
     f = tmp_path / "t.csv"
     f.write_text("customer_id,date,amount\nC1,2020-01-01,10.5\nC2,2020-01-02,abc\nC3,2020-01-03,3\n")
     q = tmp_path / "out" / "q.csv"
-    assert cli.main(["validate", str(f), "--kind", "transactions", "--quarantine-out", str(q)]) == 0
+    args = ["validate", str(f), "--kind", "transactions", "--quarantine-out", str(q)]
+    assert cli.main([*args, "-o", "max_quarantined_share=0.5"]) == 0  # 1 of 3 set aside: under 50 %
     out = capsys.readouterr().out
     assert "rows read       3" in out and "rows accepted   2" in out and "rows set aside  1" in out
     assert "amount" in out.split("Reasons")[1]
     assert q.read_text().splitlines()[0].startswith("line,reason")
     assert len(q.read_text().splitlines()) == 2
+
+
+def test_validate_exits_non_zero_when_more_rows_are_set_aside_than_the_threshold(tmp_path, capsys):
+    f = tmp_path / "t.csv"
+    f.write_text("customer_id,date,amount\nC1,2020-01-01,10.5\nC2,2020-01-02,abc\nC3,2020-01-03,3\n")
+    assert cli.main(["validate", str(f), "--kind", "transactions"]) == 1  # 33 % > the 1 % default
+    captured = capsys.readouterr()
+    assert "rows set aside  1" in captured.out
+    assert "33 %" in captured.err and "1.0 % allowed" in captured.err and "amount" in captured.err
 
 
 def test_validate_with_map_and_date_format(tmp_path, capsys):
@@ -302,3 +313,48 @@ def test_validate_and_synth_take_their_kinds_from_the_registry(tmp_path, capsys)
         assert "kinds with a simulator are widgets." in capsys.readouterr().err
         assert cli.main(["validate", str(tmp_path / "w.csv"), "--kind", "transactions"]) == 2
         assert "Unknown kind 'transactions': expected one of (none declared)." in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------------------------
+# Output folders that cannot be written
+
+
+def test_an_output_folder_that_cannot_be_written_is_a_one_line_error(project, capsys, monkeypatch):
+    blocker = project / "a-file"
+    blocker.write_text("")
+    code = cli.main(
+        ["run", "echo", "--output-dir", str(blocker / "reports"), "--notebooks-dir", str(project / "notebooks")]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"workbench: error: Cannot write reports to {blocker / 'reports'}: Not a directory.")
+
+    import tempfile
+
+    def refuse(*a, **k):  # a read-only folder (chmod alone does not stop root, who runs some CIs)
+        raise PermissionError(13, "Permission denied")
+
+    readonly = project / "readonly"
+    readonly.mkdir()
+    if os.geteuid() != 0:
+        readonly.chmod(0o555)
+    else:
+        monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    code = cli.main(["run", "echo", "--output-dir", str(readonly), "--notebooks-dir", str(project / "notebooks")])
+    err = capsys.readouterr().err
+    assert code == 2 and err == (
+        f"workbench: error: Cannot write reports to {readonly}: Permission denied. "
+        "Choose another folder with --output-dir.\n"
+    )
+    readonly.chmod(0o755)
+
+
+def test_an_os_error_while_running_is_a_one_line_error(project, capsys, monkeypatch):
+    from helpers import runner
+
+    def full(*a, **k):
+        raise OSError(28, "No space left on device", "/somewhere/report.html")
+
+    monkeypatch.setattr(runner, "run_reports", full)
+    assert cli.main(["run", "echo", *dirs(project)]) == 2
+    assert capsys.readouterr().err == "workbench: error: No space left on device: /somewhere/report.html.\n"

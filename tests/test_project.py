@@ -86,3 +86,18 @@ def test_data_quality_kind_choices_are_the_registered_contract_kinds():
     info = runner.read_notebook_info(ROOT / "notebooks" / "data_quality.ipynb")
     kind = next(p for p in info.parameters if p.name == "kind")
     assert sorted(kind.choices) == sorted(registry.kind_names())
+
+
+def test_importing_helpers_makes_openmp_threads_wait_passively_unless_set():
+    """Spinning OpenMP waits stalled a CLV fit for minutes beside one busy process (issue 7, 23)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import helpers, os; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"

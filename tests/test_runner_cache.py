@@ -155,3 +155,53 @@ def test_editing_one_domain_reruns_only_its_notebooks(tmp_path, stable_helpers):
     assert state(tmp_path, "uses_alpha")["last_action"] == "ran" and "[uses_alpha] starting kernel" in out
     assert "helper code changed" in out
     assert state(tmp_path, "uses_beta")["last_action"] == "skipped"
+
+
+def test_an_input_rewritten_with_the_same_size_and_mtime_is_not_skipped(tmp_path, stable_helpers):
+    nbdir = tmp_path / "notebooks"
+    write_nb(nbdir / "inc.ipynb", INC_NB)
+    data = nbdir / "data.csv"
+    data.write_text("a\n1\n")
+    (nbdir / "extra.txt").write_text("x")
+    assert run(tmp_path, "inc")[0] == 0
+    st = data.stat()
+    data.write_text("a\n2\n")  # same size, other content
+    os.utime(data, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the modification time put back
+    assert data.stat().st_size == st.st_size and data.stat().st_mtime_ns == st.st_mtime_ns
+    code, out = run(tmp_path, "inc")
+    assert code == 0 and state(tmp_path, "inc")["last_action"] == "ran" and "input changed: data.csv" in out
+
+
+def test_the_hash_cache_is_trusted_only_while_nothing_about_the_file_changed(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner.FileHasher, "RACY_NS", 0)  # no safety margin: test the signature alone
+    f = tmp_path / "a.txt"
+    f.write_text("same")
+    h = runner.FileHasher(tmp_path / "cache.json")
+    first = h.sha256(f)
+    h.save()
+    calls = []
+    real_open = open
+
+    def counting_open(path, *a, **k):
+        calls.append(path)
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr("builtins.open", counting_open)
+    assert runner.FileHasher(tmp_path / "cache.json").sha256(f) == first and calls == []  # a cache hit
+    monkeypatch.setattr("builtins.open", real_open)
+    time.sleep(0.05)  # a later clock tick for the change time
+    st = f.stat()
+    f.write_text("diff")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert runner.FileHasher(tmp_path / "cache.json").sha256(f) == runner.FileHasher(None).sha256(f) != first
+
+
+def test_a_file_changed_just_before_it_was_hashed_is_hashed_again(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("one")
+    h = runner.FileHasher(None)
+    first = h.sha256(f)
+    st = f.stat()
+    f.write_text("two")  # possibly within the same clock tick: every stat field may be equal
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert h.sha256(f) != first

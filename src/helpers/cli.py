@@ -86,7 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="re-run even if nothing changed")
     run.add_argument("--jobs", "-j", type=int, default=1, metavar="N", help="run N notebooks at once (default 1)")
     run.add_argument("--kernel", help="Jupyter kernel (default: the notebook's kernel if installed, else python3)")
-    run.add_argument("--timeout", type=float, metavar="SECONDS", help="fail a cell that runs longer than this")
+    run.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="stop (and fail) a run that takes longer than this, kernel start and every cell included; "
+        "0 = no limit (default: the run's 'timeout' in reports.yaml, else 1800)",
+    )
 
     lst = sub.add_parser(
         "list",
@@ -168,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise runner.WorkbenchError("--jobs must be at least 1.")
+    if args.timeout is not None and not 0 <= args.timeout < 1e7:
+        raise runner.WorkbenchError("--timeout must be a number of seconds (0 = no limit).")
     options = runner.RunOptions(
         notebooks=list(args.notebooks),
         name=args.name,
@@ -299,6 +307,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         text = frame.to_csv(index=False)
         write_text_atomic(args.quarantine_out, text)
         print(f"\nWrote {len(frame):,} set-aside row(s) to {args.quarantine_out}")
+    if result.over_threshold:  # more rows set aside than max_quarantined_share allows
+        print(f"\n{result.threshold_message}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -342,6 +353,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except WorkbenchError as exc:
         _error(str(exc))
+        return 2
+    except OSError as exc:  # a folder that cannot be written, a disk that is full, ...
+        where = f": {exc.filename}" if getattr(exc, "filename", None) else ""
+        _error(f"{exc.strerror or type(exc).__name__}{where}.")
         return 2
     except KeyboardInterrupt:
         print(

@@ -11,6 +11,13 @@ One *run* = one notebook executed with one set of parameters into ``DIR/NAME/``:
   points there; names in :mod:`helpers.core.runfiles`);
 - ``run.json``: the run state used for incremental re-runs and the index.
 
+A run is written into ``DIR/.NAME.building-XXXX/`` (``WORKBENCH_RUN_DIR`` points there) and
+replaces ``DIR/NAME/`` whole, its state included, only when it has finished; while it is planned
+and written, ``DIR/.NAME.lock`` is locked, and a second ``workbench run`` of the same run waits
+(:mod:`helpers.runner.rundir`). A run that takes longer than its timeout (``--timeout``, reports.yaml
+``timeout:``, default 30 minutes) has its kernel killed and fails with "stopped after N s
+(timeout)"; each kernel's thread pools get cores // runs at once.
+
 ``DIR/index.html`` lists every run found under ``DIR``, its key figures labelled and formatted
 as their metrics are declared (:mod:`helpers.core.registry`).
 
@@ -27,15 +34,21 @@ while planning, before anything executes (:mod:`helpers.runner.params`):
 - ``Literal[...]`` (also ``Literal[...] | None``): only the listed values (``from typing import
   Literal`` goes in the parameters cell, so that the cell runs on its own in JupyterLab);
 - ``range [lo, hi]`` in the help comment: numbers (or every number of a list) must lie in the
-  interval; ``(`` or ``)`` exclude a bound, an empty bound is open (``range (0, ]``).
+  interval; ``(`` or ``)`` exclude a bound, an empty bound is open (``range (0, ]``);
+- ``ISO date`` in the help comment: the value must be a date written ``YYYY-MM-DD``;
+- ``after NAME`` / ``before NAME`` as a clause of the help comment: the value must be later /
+  earlier than parameter NAME's (dates and numbers; not checked when either is None);
+- YAML values (``-p``, ``--params``, reports.yaml) may not stand for more than 1 MB once their
+  aliases are expanded; relative paths given with ``-p``/``--params`` are relative to the folder
+  the command is run from (:mod:`helpers.runner.plan`).
 
 reports.yaml's ``key_metrics`` are checked at planning too: each must be a metric declared by
 a domain the notebook imports (``helpers.<domain>``, found by parsing its code cells) or a
 shared one. A run is skipped when nothing it depends on changed (:mod:`helpers.runner.cache`).
 
 Modules: ``common`` (names, errors), ``config`` (YAML, reports.yaml), ``params`` (parameters),
-``notebook`` (reading a notebook), ``plan``, ``cache`` (hashes, run keys), ``execute``
-(papermill, kernels), ``render`` (nbconvert, offline template), ``preprocess`` (what readers
+``notebook`` (reading a notebook), ``plan``, ``cache`` (hashes, run keys), ``rundir`` (locks,
+building aside and swapping in), ``execute`` (papermill, kernels, timeouts), ``render`` (nbconvert, offline template), ``preprocess`` (what readers
 see), ``progress``, ``index``, ``batch`` (the process pool and :func:`run_reports`).
 
 Heavy imports (papermill, nbconvert, nbformat, jinja2) are made lazily so that a run that
@@ -44,10 +57,12 @@ skips everything starts and finishes quickly.
 
 from __future__ import annotations
 
-from helpers.runner.batch import run_reports
+from helpers.runner.batch import check_output_dir, kernel_threads, run_reports
 from helpers.runner.cache import FileHasher, helper_scope, helpers_hash, parameter_files, recorded_input_files, run_key
 from helpers.runner.common import (
     DEFAULT_KERNEL,
+    DEFAULT_TIMEOUT,
+    THREAD_VARS,
     WorkbenchError,
     format_date,
     format_duration,
@@ -55,8 +70,11 @@ from helpers.runner.common import (
     now_iso,
 )
 from helpers.runner.config import (
+    MAX_VALUE_CHARS,
     RunConfig,
     check_run_name,
+    check_size,
+    expanded_size,
     find_project_root,
     list_notebooks,
     load_config,
@@ -73,13 +91,15 @@ from helpers.runner.params import (
     Bounds,
     Parameter,
     annotation_spec,
+    check_order,
     check_value,
+    is_iso_date,
     parameter_error,
     parse_bounds,
     parse_parameters,
     resolve_parameters,
 )
-from helpers.runner.plan import Project, RunOptions, check_key_metrics, open_project, plan_runs
+from helpers.runner.plan import Project, RunOptions, check_key_metrics, open_project, plan_runs, resolve_cli_paths
 from helpers.runner.progress import Progress
 from helpers.runner.render import (
     external_references,
@@ -91,11 +111,15 @@ from helpers.runner.render import (
     render_report,
     report_header,
 )
+from helpers.runner.rundir import RunLock
 from helpers.runner.spec import RunResult, RunSpec
 
 __all__ = [
     "DEFAULT_KERNEL",
+    "DEFAULT_TIMEOUT",
+    "MAX_VALUE_CHARS",
     "REQUIRED",
+    "THREAD_VARS",
     "Bounds",
     "FileHasher",
     "NotebookInfo",
@@ -103,16 +127,21 @@ __all__ = [
     "Progress",
     "Project",
     "RunConfig",
+    "RunLock",
     "RunOptions",
     "RunResult",
     "RunSpec",
     "WorkbenchError",
     "annotation_spec",
     "check_key_metrics",
+    "check_order",
+    "check_output_dir",
     "check_run_name",
+    "check_size",
     "check_value",
     "error_message",
     "execute_run",
+    "expanded_size",
     "external_references",
     "find_failure",
     "find_project_root",
@@ -127,6 +156,8 @@ __all__ = [
     "html_exporter",
     "index_entries",
     "installed_kernels",
+    "is_iso_date",
+    "kernel_threads",
     "lean_imports",
     "list_notebooks",
     "load_config",
@@ -147,6 +178,7 @@ __all__ = [
     "recorded_input_files",
     "render_report",
     "report_header",
+    "resolve_cli_paths",
     "resolve_kernel",
     "resolve_parameters",
     "run_key",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,16 +32,28 @@ SHARED_PARTS = ("core", "contracts", "reporting", "runner", "templates")
 
 
 class FileHasher:
-    """sha256 of files, cached by (path, size, mtime_ns) in a JSON file.
+    """sha256 of files, cached in a JSON file by what ``stat`` says of the file.
 
-    The cache only saves reading files again; decisions always compare content hashes.
+    Decisions always compare content hashes; the cache only saves reading a file again, and is
+    trusted only when the file's size, modification time, inode *and* change time (``st_ctime``,
+    which no program can set back, unlike the modification time) are all as they were, and the
+    file had not changed within :data:`RACY_NS` before it was hashed (a write in the same clock
+    tick as the hash would leave every field equal). Anything else is hashed again.
     """
+
+    VERSION = 2
+    RACY_NS = 2_000_000_000  # a file changed this close to its hashing is hashed again next time
 
     def __init__(self, cache_path: Path | None):
         self.cache_path = cache_path
         data = read_json(cache_path) if cache_path else None
-        self.entries: dict[str, list] = data.get("files", {}) if isinstance(data, dict) else {}
+        ok = isinstance(data, dict) and data.get("version") == self.VERSION
+        self.entries: dict[str, list] = data.get("files", {}) if ok else {}
         self.dirty = False
+
+    @staticmethod
+    def _signature(st: os.stat_result) -> list[int]:
+        return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
 
     def sha256(self, path: Path) -> str | None:
         """Hash of the file's content, or None if it does not exist."""
@@ -51,15 +64,17 @@ class FileHasher:
         if not path.is_file():
             return None
         key = str(path.resolve())
+        signature = self._signature(st)
         hit = self.entries.get(key)
-        if hit and hit[0] == st.st_size and hit[1] == st.st_mtime_ns:
-            return hit[2]
+        if isinstance(hit, list) and len(hit) == 6 and hit[:4] == signature and hit[4] - hit[3] > self.RACY_NS:
+            return hit[5]
+        hashed_at = time.time_ns()
         h = hashlib.sha256()
         with open(path, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         digest = h.hexdigest()
-        self.entries[key] = [st.st_size, st.st_mtime_ns, digest]
+        self.entries[key] = [*signature, hashed_at, digest]
         self.dirty = True
         return digest
 
@@ -80,7 +95,7 @@ class FileHasher:
             return
         live = {k: v for k, v in self.entries.items() if os.path.exists(k)}
         try:
-            write_json_atomic(self.cache_path, {"version": 1, "files": live})
+            write_json_atomic(self.cache_path, {"version": self.VERSION, "files": live})
         except OSError:
             pass  # only an optimisation
         self.dirty = False

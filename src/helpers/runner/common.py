@@ -30,6 +30,14 @@ REMOVE_OUTPUT_TAGS = frozenset({"remove-output", "remove_output"})
 REMOVE_INPUT_TAGS = frozenset({"remove-input", "remove_input", "hide-input"})
 DEFAULT_KEY_FIGURES = 6
 
+#: Seconds a whole run may take (kernel start, every cell) unless ``--timeout`` or reports.yaml's
+#: ``timeout:`` says otherwise; then the kernel is killed and the run marked failed.
+DEFAULT_TIMEOUT = 1800.0
+
+#: Thread pools a kernel sizes to its share of the cores (unless the caller set them): OpenMP
+#: (scikit-learn), the BLAS libraries, and DuckDB (read by :mod:`helpers.core.engine`).
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "WORKBENCH_THREADS")
+
 
 class WorkbenchError(Exception):
     """A problem with the request or the project setup (shown without a traceback)."""

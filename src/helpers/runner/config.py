@@ -31,14 +31,58 @@ def _loader():
     return _yaml_loader
 
 
+#: The most text a YAML value (a ``-p`` value, a --params file, reports.yaml) may stand for once
+#: its aliases are expanded, about its size as canonical JSON: YAML anchors and aliases let a few
+#: hundred characters stand for gigabytes (a "billion laughs" value), which the run would inject
+#: into the notebook and hash in full.
+MAX_VALUE_CHARS = 1_000_000
+
+
+def expanded_size(value: Any, limit: int = MAX_VALUE_CHARS) -> int:
+    """About the length of ``value`` as JSON with every alias written out, counted only up to
+    just past ``limit`` (so that a value standing for gigabytes is measured in microseconds).
+    Containers that contain themselves count as over the limit."""
+    total = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            total += 2 + 2 * len(item)
+            for k, v in item.items():
+                total += len(str(k)) + 2
+                stack.append(v)
+        elif isinstance(item, (list, tuple)):
+            total += 2 + len(item)
+            stack.extend(item)
+        elif isinstance(item, str):
+            total += len(item) + 2
+        else:
+            total += len(str(item)) if isinstance(item, (int, float)) and abs(item) < 1e30 else 8
+        if total > limit:
+            return total
+    return total
+
+
+def check_size(value: Any, what: str) -> Any:
+    if expanded_size(value) > MAX_VALUE_CHARS:
+        raise WorkbenchError(
+            f"{what[:1].upper()}{what[1:]} is too large: over {MAX_VALUE_CHARS // 1_000_000} MB once its YAML "
+            "aliases (*name) are expanded; give a smaller value (or a file name)."
+        )
+    return value
+
+
 def parse_yaml(text: str, what: str = "value") -> Any:
     import yaml
 
     try:
-        return yaml.load(text, Loader=_loader())
+        value = yaml.load(text, Loader=_loader())
     except yaml.YAMLError as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise WorkbenchError(f"Cannot read {what} as YAML ({detail}).") from None
+    except RecursionError:
+        raise WorkbenchError(f"Cannot read {what} as YAML (nested too deeply).") from None
+    return check_size(value, what)
 
 
 def load_yaml_file(path: Path, what: str) -> Any:
@@ -89,9 +133,10 @@ class RunConfig:
     title: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict)
     key_metrics: list[str] | None = None
+    timeout: float | None = None  # seconds for the whole run (0 = no limit); None = the default
 
 
-_RUN_KEYS = {"name", "notebook", "title", "parameters", "key_metrics"}
+_RUN_KEYS = {"name", "notebook", "title", "parameters", "key_metrics", "timeout"}
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 MAX_NAME_LENGTH = 100  # a folder name, also inside URLs and paths that must stay well under OS limits
 
@@ -141,8 +186,22 @@ def load_config(path: Path) -> list[RunConfig]:
             not isinstance(key_metrics, list) or not all(isinstance(k, str) for k in key_metrics)
         ):
             raise WorkbenchError(f"{where}: 'key_metrics' must be a list of metric names.")
+        timeout = entry.get("timeout")
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 <= timeout < 1e7
+        ):
+            raise WorkbenchError(f"{where}: 'timeout' must be a number of seconds (0 = no limit); got {timeout!r}.")
         title = entry.get("title")
-        runs.append(RunConfig(name, notebook, str(title) if title is not None else None, dict(params), key_metrics))
+        runs.append(
+            RunConfig(
+                name,
+                notebook,
+                str(title) if title is not None else None,
+                dict(params),
+                key_metrics,
+                float(timeout) if timeout is not None else None,
+            )
+        )
     return runs
 
 

@@ -1,28 +1,29 @@
 """Executing one run: kernels, papermill, finding the failing cell, and writing the run's files
-(in this process or in a worker process of the pool)."""
+(in this process or in a worker process of the pool).
+
+The run writes into a build folder beside its run folder (:mod:`helpers.runner.rundir`); the
+kernel gets ``WORKBENCH_RUN_DIR`` pointing there and its share of the cores
+(:data:`helpers.runner.common.THREAD_VARS`), both through its own environment. A watchdog kills
+the kernel when the whole run exceeds ``spec.timeout`` seconds; the run then fails with "stopped
+after N s (timeout)".
+"""
 
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from helpers.core.io import write_atomic, write_json_atomic, write_text_atomic
-from helpers.core.runfiles import (
-    INPUTS_FILE,
-    METRIC_INFO_FILE,
-    METRICS_FILE,
-    NOTEBOOK_FILE,
-    QUARANTINE_DIR,
-    REPORT_FILE,
-    RUN_DIR_ENV,
-)
-from helpers.runner import render
+from helpers.core.runfiles import METRICS_FILE, NOTEBOOK_FILE, REPORT_FILE, RUN_DIR_ENV
+from helpers.runner import render, rundir
 from helpers.runner.common import (
     DEFAULT_KERNEL,
     INJECTED_TAG,
@@ -60,17 +61,6 @@ def resolve_kernel(requested: str | None, stored: str | None) -> str:
     if stored and stored in names:
         return stored
     return DEFAULT_KERNEL
-
-
-def _clear_stale(run_dir: Path) -> None:
-    """Remove what a previous run of this notebook wrote and the next one rewrites."""
-    for name in (METRICS_FILE, METRIC_INFO_FILE, INPUTS_FILE):
-        (run_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(run_dir / QUARANTINE_DIR, ignore_errors=True)
-    for tmp in run_dir.glob(".*.tmp"):  # left by a killed run
-        tmp.unlink(missing_ok=True)
-    for tmp in run_dir.glob(".notebook.*.ipynb"):
-        tmp.unlink(missing_ok=True)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -145,7 +135,83 @@ def _quiet_papermill() -> None:
             log.addFilter(_drop_parameter_parsing_noise)
 
 
-def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
+class Watchdog:
+    """Kills the run's kernel (its whole process group) once ``seconds`` have passed, and keeps
+    killing any kernel the run starts afterwards, until stopped."""
+
+    def __init__(self, seconds: float | None):
+        self.seconds = seconds
+        self.fired = False
+        self.kernels: list[Any] = []  # kernel managers of this run
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Watchdog:
+        if self.seconds:
+            self._thread = threading.Thread(target=self._watch, name="workbench-timeout", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _watch(self) -> None:
+        if self._stop.wait(self.seconds):
+            return
+        self.fired = True
+        while not self._stop.is_set():
+            for km in list(self.kernels):
+                kill_kernel(km)
+            self._stop.wait(0.5)
+
+
+def kill_kernel(km: Any) -> None:
+    """SIGKILL a kernel started by ``km`` and the processes it started (its own process group)."""
+    provisioner = getattr(km, "provisioner", None)
+    pid = getattr(provisioner, "pid", None)
+    pgid = getattr(provisioner, "pgid", None)
+    if not pid:
+        return
+    try:
+        if pgid and hasattr(os, "killpg") and pgid != os.getpgrp():
+            os.killpg(pgid, signal.SIGKILL)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kernel_manager_class(env: Mapping[str, str], watchdog: Watchdog):
+    """A kernel manager class that starts kernels with ``env`` added to this process's
+    environment and shows them to ``watchdog`` (papermill passes it on to nbclient)."""
+    from jupyter_client import AsyncKernelManager
+
+    class RunKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            merged = dict(kw.pop("env", None) or os.environ)
+            merged.update(env)
+            kw["env"] = merged
+            watchdog.kernels.append(self)
+            return await super()._async_pre_start_kernel(**kw)
+
+    return RunKernelManager
+
+
+def kernel_environment(spec: RunSpec, build_dir: Path) -> dict[str, str]:
+    """What the run's kernel gets on top of this process's environment."""
+    env = dict(spec.kernel_env)
+    env[RUN_DIR_ENV] = str(build_dir.resolve())
+    return env
+
+
+def timeout_failure(seconds: float, cell: int | None) -> dict[str, Any]:
+    message = f"stopped after {seconds:g} s (timeout)"
+    return {"ename": "Timeout", "evalue": message, "message": message, "cell": cell, "source": ""}
+
+
+def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callable[..., None]):
     """Execute with papermill; returns (executed notebook or None, failure dict or None)."""
     lean_imports()
     import nbformat
@@ -162,6 +228,7 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
     total = len(nb.cells)
     injected = bool(spec.parameters)
     param_index = next((i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in cell_tags(c)), -1)
+    current: dict[str, int | None] = {"cell": None}
 
     def on_cell_start(cell=None, cell_index=0, **_):
         if cell is None or cell.get("cell_type") != "code":
@@ -172,12 +239,13 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
         number = cell_index + 1
         if injected and param_index >= 0 and cell_index > param_index:
             number -= 1  # papermill inserted the injected-parameters cell after the parameters cell
+        current["cell"] = number
         emit("cell", spec.name, number, total)
 
     config = Config({"KernelManager": {"transport_encryption": "auto"}})
-    env_before = os.environ.get(RUN_DIR_ENV)
-    os.environ[RUN_DIR_ENV] = str(spec.run_dir.resolve())
+    watchdog = Watchdog(spec.timeout)
     emit("start", spec.name, kernel, spec.reason)
+    watchdog.start()
     try:
         executed = papermill.execute_notebook(
             nb,
@@ -189,10 +257,12 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
             progress_bar=False,
             request_save_on_cell_execute=False,
             start_timeout=120,
-            execution_timeout=spec.timeout,
             on_cell_start=on_cell_start,
             config=config,
+            kernel_manager_class=kernel_manager_class(kernel_environment(spec, build_dir), watchdog),
         )
+        if watchdog.fired:  # the last cell ended just as time ran out
+            return executed, find_failure(executed) or timeout_failure(spec.timeout or 0, current["cell"])
         return executed, find_failure(executed)
     except PapermillExecutionError as exc:
         executed = nbformat.read(tmp_nb, as_version=4) if tmp_nb.exists() else None
@@ -206,11 +276,23 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, emit: Callable[..., None]):
                 "source": exc.source,
             }
         return executed, failure
+    except Exception:
+        if not watchdog.fired:
+            raise
+        executed = _read_partial(tmp_nb)
+        return executed, timeout_failure(spec.timeout or 0, current["cell"])
     finally:
-        if env_before is None:
-            os.environ.pop(RUN_DIR_ENV, None)
-        else:
-            os.environ[RUN_DIR_ENV] = env_before
+        watchdog.stop()
+
+
+def _read_partial(tmp_nb: Path):
+    """The notebook papermill saved up to the point the kernel was stopped, if any."""
+    import nbformat
+
+    try:
+        return nbformat.read(tmp_nb, as_version=4) if tmp_nb.exists() and tmp_nb.stat().st_size else None
+    except Exception:
+        return None
 
 
 _renderer_warm = False
@@ -250,23 +332,23 @@ def _warm_renderer() -> None:
 
 
 def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunResult:
-    """Execute one run and write its notebook, metrics and report. Never raises for a failing
-    notebook (the result says failed); KeyboardInterrupt propagates, leaving previous outputs."""
+    """Execute one run and write its notebook, metrics and report into a new build folder beside
+    the run folder (``result.build_dir``; the caller records the state there and swaps it in with
+    :func:`helpers.runner.rundir.commit`). Never raises for a failing notebook (the result says
+    failed); on KeyboardInterrupt the build folder is removed and the run folder left as it was."""
     emit = emit or (lambda *a: None)
-    run_dir = spec.run_dir
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _clear_stale(run_dir)
+    build_dir = rundir.new_build_dir(spec.output_dir, spec.name)
     started_at = now_iso()
     t0 = time.perf_counter()
-    result = RunResult(spec.name, "ok", started_at=started_at, kernel=spec.resolved_kernel)
+    result = RunResult(spec.name, "ok", started_at=started_at, kernel=spec.resolved_kernel, build_dir=build_dir)
     executed = None
-    fd, tmp_name = tempfile.mkstemp(dir=run_dir, prefix=".notebook.", suffix=".ipynb")
+    fd, tmp_name = tempfile.mkstemp(dir=build_dir, prefix=".notebook.", suffix=".ipynb")
     os.close(fd)
     tmp_nb = Path(tmp_name)
     try:
         try:
-            executed, failure = _execute_notebook(spec, tmp_nb, emit)
-        except Exception as exc:  # kernel could not start, died, timed out, ...
+            executed, failure = _execute_notebook(spec, tmp_nb, build_dir, emit)
+        except Exception as exc:  # kernel could not start, died, ...
             failure = {
                 "ename": type(exc).__name__,
                 "evalue": str(exc),
@@ -276,19 +358,22 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
             }
         duration = time.perf_counter() - t0
         if executed is not None:
-            _write_notebook(executed, run_dir / NOTEBOOK_FILE)
-        if not (run_dir / METRICS_FILE).exists():
-            write_json_atomic(run_dir / METRICS_FILE, {})
+            _write_notebook(executed, build_dir / NOTEBOOK_FILE)
+        if not (build_dir / METRICS_FILE).exists():
+            write_json_atomic(build_dir / METRICS_FILE, {})
         if failure:
             result.status, result.error = "failed", failure
         _wait_for_warming()
         emit("render", spec.name)
         try:
-            header = render.report_header(spec, result.status, failure, started_at, duration)
+            header = render.report_header(spec, result.status, failure, started_at, duration, build_dir)
             page = render.render_report(executed, header, failure, spec.notebooks_dir)
             result.warnings.extend(render.external_references(page))
-            write_text_atomic(run_dir / REPORT_FILE, page)
+            write_text_atomic(build_dir / REPORT_FILE, page)
         except Exception as exc:
+            previous = spec.run_dir / REPORT_FILE
+            if previous.is_file():  # readers keep the last report that could be rendered
+                shutil.copy2(previous, build_dir / REPORT_FILE)
             if not failure:
                 result.status = "failed"
                 result.error = {
@@ -298,6 +383,9 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
                     "source": "",
                     "message": "The report could not be rendered: " + error_message(type(exc).__name__, str(exc)),
                 }
+    except BaseException:
+        rundir.discard(build_dir)
+        raise
     finally:
         tmp_nb.unlink(missing_ok=True)
     result.finished_at = now_iso()

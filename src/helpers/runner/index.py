@@ -47,6 +47,8 @@ def index_entries(output_dir: Path, order: Sequence[str] = ()) -> list[dict]:
     states = []
     if output_dir.is_dir():
         for path in output_dir.glob(f"*/{RUN_FILE}"):
+            if path.parent.name.startswith("."):  # a run being built, or left by an interrupted one
+                continue
             state = read_json(path)
             if isinstance(state, dict) and state.get("name"):
                 states.append(state)

@@ -12,7 +12,14 @@ Checks made before anything runs (see :mod:`helpers.runner` for the notebook aut
 - ``Literal["W", "D"]`` (optionally ``| None``): the value must be one of those listed;
 - ``range [lo, hi]`` anywhere in the help comment: a number (or each number of a list) must lie
   in the interval; ``(``/``)`` exclude a bound and an empty bound is open, e.g.
-  ``margin: float = 1.0  # share of revenue kept as margin; range (0, 1]`` or ``range [0, )``.
+  ``margin: float = 1.0  # share of revenue kept as margin; range (0, 1]`` or ``range [0, )``;
+- dates: a parameter whose help comment says ``ISO date`` (e.g. ``calibration_end: str | None =
+  "1997-09-30"  # last day of calibration; ISO date``) takes only an ISO date ``YYYY-MM-DD``, as
+  text; ``09/06/1997`` is refused rather than guessed (month first or day first?), as it is in
+  data files. The annotation stays ``str`` so that the cell runs as it is in JupyterLab;
+- order: a clause ``after NAME`` or ``before NAME`` of the help comment (between ``;``, e.g.
+  ``# last day of the holdout; ISO date; after calibration_end``) requires the value to be later
+  (or earlier) than parameter NAME's, for dates and numbers; not checked when either is None.
 """
 
 from __future__ import annotations
@@ -74,6 +81,17 @@ class Parameter:
     def bounds(self) -> Bounds | None:
         """The ``range [lo, hi]`` stated in the help comment, if any."""
         return parse_bounds(self.help, self.name)
+
+    @property
+    def iso_date(self) -> bool:
+        """Whether the parameter takes an ISO date (``ISO date`` in its help comment)."""
+        return bool(ISO_DATE_MARK.search(self.help or ""))
+
+    @property
+    def order(self) -> tuple[str, str] | None:
+        """``("after", "calibration_end")`` for a help comment with the clause ``after calibration_end``."""
+        m = ORDER.search(self.help or "")
+        return (m.group(1).lower(), m.group(2)) if m else None
 
     def describe_type(self) -> str:
         """The type as ``workbench list`` shows it: the allowed values of a Literal spelled out."""
@@ -266,6 +284,83 @@ def parse_bounds(help_text: str, name: str = "") -> Bounds | None:
 
 
 # --------------------------------------------------------------------------------------------
+# Dates (ISO only) and order between parameters
+
+ISO_DATE_MARK = re.compile(r"\bISO[ -]date\b", re.I)
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: ``after NAME`` / ``before NAME`` as a clause of its own in a help comment (between ``;``).
+ORDER = re.compile(r"(?:^|;)\s*(after|before)\s+([A-Za-z_]\w*)\s*(?=;|$)", re.I)
+
+
+def is_iso_date(value: Any) -> bool:
+    """Whether ``value`` is text of the form ``YYYY-MM-DD`` naming a real day."""
+    import datetime as dt
+
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        return False
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_iso_date(param: Parameter, value: Any, raw: str | None, notebook: str) -> Any:
+    import datetime as dt
+
+    if value is None:  # a None the type allows got through the type check
+        return None
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    text = value.strip() if isinstance(value, str) else raw.strip() if raw is not None else None
+    if text is not None and is_iso_date(text):
+        return text
+    shown = raw if raw is not None else _show(value)
+    if text is not None and ISO_DATE.fullmatch(text):
+        why = "no such day"
+    elif text is not None and re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}", text):
+        why = "day-month or month-day order would be a guess"
+    else:
+        why = "not a date of that form"
+    raise WorkbenchError(
+        f"Parameter '{param.name}' of notebook {notebook} takes an ISO date YYYY-MM-DD (e.g. 1997-09-30); "
+        f"got {shown} ({why})."
+    )
+
+
+def _comparable(a: Any, b: Any) -> bool:
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+    return (number(a) and number(b)) or (is_iso_date(a) and is_iso_date(b))
+
+
+def check_order(notebook: NotebookInfo, values: Mapping[str, Any]) -> None:
+    """The ``after NAME`` / ``before NAME`` clauses of the help comments, on the values a run
+    will use (``values`` given, else the notebook's defaults)."""
+    effective = {p.name: p.default for p in notebook.parameters if p.literal and not p.required}
+    effective.update(values)
+    for param in notebook.parameters:
+        order = param.order
+        if order is None:
+            continue
+        word, other = order
+        if notebook.parameter(other) is None:
+            raise WorkbenchError(
+                f"Parameter '{param.name}' of notebook {notebook.stem}: its help comment says '{word} {other}', "
+                f"but the notebook has no parameter {other!r}."
+            )
+        a, b = effective.get(param.name), effective.get(other)
+        if a is None or b is None or not _comparable(a, b):
+            continue
+        if (word == "after" and not a > b) or (word == "before" and not a < b):
+            raise WorkbenchError(
+                f"Parameter '{param.name}' of notebook {notebook.stem} must be {word} {other} ({_show(b)}); "
+                f"got {_show(a)}."
+            )
+
+
+# --------------------------------------------------------------------------------------------
 # Parameter values: names and (light) type checks
 
 
@@ -313,6 +408,8 @@ def check_value(param: Parameter, value: Any, raw: str | None, notebook: str) ->
         value = _check_choice(param, spec, value, raw, notebook)
     else:
         value = _check_type(param, value, raw, notebook)
+    if param.iso_date:
+        value = _check_iso_date(param, value, raw, notebook)
     bounds = param.bounds
     if bounds is not None:
         bounds.check(param.name, value, notebook)
@@ -390,4 +487,5 @@ def resolve_parameters(
             f"Notebook {notebook.stem} needs a value for {', '.join(missing)}. Its parameters:\n"
             + notebook.describe_parameters()
         )
+    check_order(notebook, values)
     return values

@@ -1,14 +1,25 @@
 """Planning: which runs to execute and with which parameters. Every check happens here, before
-anything executes (unknown parameters, bad values and choices, missing notebooks, key metrics
-that no imported domain declares)."""
+anything executes (unknown parameters, bad values and choices, dates, order, missing notebooks,
+key metrics that no imported domain declares).
+
+Paths typed on the command line (``-p``, ``--params``) mean what they mean to ``workbench
+validate``: relative to the folder the command was run from. A relative string value given there
+is made absolute against that folder when it looks like a path (holds a ``/`` or ends in an
+extension such as ``.csv``) and either names an existing file or folder there, or the parameter
+takes an input file (its default names an existing file beside the notebooks, or its annotation is
+``Path``); a missing input file then stops the run here, naming the folder it was looked for in.
+Values in reports.yaml stay relative to the notebooks folder (where the notebook runs).
+"""
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.runner.common import CONFIG_FILE, WorkbenchError
+from helpers.runner.common import CONFIG_FILE, DEFAULT_TIMEOUT, WorkbenchError
 from helpers.runner.config import (
     RunConfig,
     check_run_name,
@@ -20,7 +31,7 @@ from helpers.runner.config import (
     parse_assignments,
 )
 from helpers.runner.notebook import NotebookInfo, read_notebook_info
-from helpers.runner.params import resolve_parameters
+from helpers.runner.params import Parameter, annotation_spec, resolve_parameters
 from helpers.runner.spec import RunSpec
 
 
@@ -36,7 +47,7 @@ class RunOptions:
     force: bool = False
     jobs: int = 1
     kernel: str | None = None
-    timeout: float | None = None
+    timeout: float | None = None  # seconds for each whole run; 0 = no limit; None = reports.yaml or default
 
 
 @dataclass
@@ -46,6 +57,7 @@ class Project:
     output_dir: Path
     config_path: Path | None
     runs: list[RunConfig]
+    cwd: Path = field(default_factory=Path.cwd)  # the folder the command was run from
 
 
 def open_project(
@@ -67,7 +79,74 @@ def open_project(
     nb_dir = (cwd / notebooks_dir).resolve() if notebooks_dir is not None else root / "notebooks"
     out_dir = (cwd / output_dir).resolve() if output_dir is not None else root / "reports"
     runs = load_config(config) if config else []
-    return Project(root, nb_dir, out_dir, config, runs)
+    return Project(root, nb_dir, out_dir, config, runs, cwd)
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}$")
+
+
+def _looks_like_path(text: str) -> bool:
+    if not 0 < len(text) < 1024 or "\n" in text or "\x00" in text or "://" in text:
+        return False
+    return "/" in text or os.sep in text or text.startswith("~") or bool(_EXTENSION.search(text))
+
+
+def _takes_input_file(param: Parameter, notebooks_dir: Path) -> bool:
+    """The parameter names an input file: annotated ``Path``, or its default names an existing file
+    relative to the notebooks folder."""
+    if re.search(r"\bPath\b", param.type or ""):
+        return True
+    default = param.default
+    if not (param.literal and isinstance(default, str) and _looks_like_path(default)):
+        return False
+    try:
+        return (notebooks_dir / Path(default).expanduser()).is_file()
+    except OSError:
+        return False
+
+
+def resolve_cli_paths(
+    info: NotebookInfo, layer: dict[str, tuple[Any, str | None]], cwd: Path, notebooks_dir: Path
+) -> dict[str, tuple[Any, str | None]]:
+    """``layer`` (values given with ``-p`` or ``--params``) with relative paths made absolute
+    against ``cwd`` (see the module docstring); a missing input file is a WorkbenchError."""
+    out: dict[str, tuple[Any, str | None]] = {}
+    for name, (value, raw) in layer.items():
+        param = info.parameter(name)
+        spec = annotation_spec(param.type) if param else None
+        if param is None or (spec is not None and spec.choices is not None):
+            out[name] = (value, raw)
+            continue
+        takes_file = _takes_input_file(param, notebooks_dir)
+
+        def resolve(item: Any, takes_file: bool = takes_file, name: str = name) -> Any:
+            if not isinstance(item, str) or not _looks_like_path(item.strip()):
+                return item
+            path = Path(item.strip()).expanduser()
+            if path.is_absolute():
+                return str(path)
+            candidate = Path(os.path.normpath(cwd / path))
+            try:
+                exists = candidate.exists()
+            except OSError:
+                exists = False
+            if exists:
+                return str(candidate)
+            if takes_file:
+                raise WorkbenchError(
+                    f"Parameter '{name}': no file {item.strip()} in {cwd} (paths given with -p or --params "
+                    "are relative to the folder the command is run from)."
+                )
+            return item
+
+        if isinstance(value, list):
+            value = [resolve(v) for v in value]
+        else:
+            resolved = resolve(value)
+            if resolved is not value:
+                value, raw = resolved, None
+        out[name] = (value, raw)
+    return out
 
 
 def plan_runs(project: Project, options: RunOptions) -> list[RunSpec]:
@@ -115,8 +194,8 @@ def plan_runs(project: Project, options: RunOptions) -> list[RunSpec]:
             name = check_run_name(options.name or (cfg.name if cfg else info.stem))
             layers = [
                 {k: (v, None) for k, v in (cfg.parameters if cfg else {}).items()},
-                file_params,
-                cli_params,
+                resolve_cli_paths(info, file_params, project.cwd, project.notebooks_dir),
+                resolve_cli_paths(info, cli_params, project.cwd, project.notebooks_dir),
             ]
             values = resolve_parameters(info, layers)
             if cfg and cfg.key_metrics:
@@ -133,7 +212,7 @@ def plan_runs(project: Project, options: RunOptions) -> list[RunSpec]:
                     declared=info.parameters,
                     kernel=options.kernel,
                     key_metrics=cfg.key_metrics if cfg else None,
-                    timeout=options.timeout,
+                    timeout=_timeout(options, cfg),
                 )
             )
         except WorkbenchError as exc:
@@ -145,6 +224,18 @@ def plan_runs(project: Project, options: RunOptions) -> list[RunSpec]:
     if errors:
         raise WorkbenchError("\n".join(errors))
     return specs
+
+
+def _timeout(options: RunOptions, cfg: RunConfig | None) -> float | None:
+    """Seconds for the whole run: --timeout, else reports.yaml's ``timeout:``, else the default;
+    0 means no limit (None)."""
+    if options.timeout is not None:
+        seconds = options.timeout
+    elif cfg is not None and cfg.timeout is not None:
+        seconds = cfg.timeout
+    else:
+        seconds = DEFAULT_TIMEOUT
+    return float(seconds) if seconds and seconds > 0 else None
 
 
 def check_key_metrics(cfg: RunConfig, info: NotebookInfo, config_path: Path | None) -> None:

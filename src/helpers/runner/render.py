@@ -94,7 +94,12 @@ def format_metric(value: Any, kind: str | None = None, unit: str = "") -> str:
 
 
 def report_header(
-    spec: RunSpec, status: str, failure: Mapping[str, Any] | None, started_at: str, duration: float
+    spec: RunSpec,
+    status: str,
+    failure: Mapping[str, Any] | None,
+    started_at: str,
+    duration: float,
+    run_dir: Path | None = None,
 ) -> dict:
     params = []
     for p in spec.declared:
@@ -102,7 +107,7 @@ def report_header(
         value = spec.parameters[p.name] if is_set else (p.default if p.literal and not p.required else p.default_source)
         params.append({"name": p.name, "value": format_value(value), "help": p.help, "set": is_set})
     inputs = []
-    recorded = read_json(spec.run_dir / INPUTS_FILE)
+    recorded = read_json((run_dir or spec.run_dir) / INPUTS_FILE)
     if isinstance(recorded, dict):
         for name, entry in recorded.items():
             if not isinstance(entry, dict):

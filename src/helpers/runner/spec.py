@@ -22,9 +22,10 @@ class RunSpec:
     declared: list[Parameter]
     kernel: str | None  # as requested (--kernel) or None for the notebook's own
     key_metrics: list[str] | None = None
-    timeout: float | None = None
+    timeout: float | None = None  # seconds for the whole run (kernel killed after); None = no limit
     resolved_kernel: str | None = None
     reason: str = ""  # why it runs (first run, parameters changed, ...)
+    kernel_env: dict[str, str] = field(default_factory=dict)  # added to the kernel's environment
 
     @property
     def run_dir(self) -> Path:
@@ -47,3 +48,4 @@ class RunResult:
     kernel: str | None = None
     warnings: list[str] = field(default_factory=list)
     reason: str = ""  # why it ran / was skipped
+    build_dir: Path | None = None  # the finished run's files, to be swapped in (rundir.commit)
