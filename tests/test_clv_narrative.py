@@ -68,3 +68,13 @@ def test_value_summary_names_revenue_or_margin():
 def test_spend_penalty_is_stated_only_when_used():
     assert narrative.spend_penalty(0.0) == ""
     assert "small penalty (log_penalizer 0.0001)" in narrative.spend_penalty(1e-4)
+
+
+def test_duplicate_rows_sentence_counts_and_says_what_was_done():
+    assert narrative.duplicate_rows(0, 100, dropped=False) == ""
+    kept = narrative.duplicate_rows(1, 200, dropped=False)
+    assert kept.startswith("**Warning:** **1** of the 200 transaction rows is an exact copy") and "(0.5 %)" in kept
+    assert "count as further purchases" in kept and "drop_duplicates" in kept
+    dropped = narrative.duplicate_rows(25, 1_000, dropped=True)
+    assert "**25** of the 1,000 transaction rows are an exact copy" in dropped
+    assert "dropped before fitting" in dropped and "uses 975 rows" in dropped and "Warning" not in dropped

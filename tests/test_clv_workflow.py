@@ -214,3 +214,9 @@ def test_notebook_fit_cell_does_not_depend_on_display_parameters():
     fit_cell = next(c for c in code if ".fit(tx.table)" in c)
     assert "churn_threshold" not in fit_cell and "tier_shares" not in fit_cell
     assert any("clv.present(churn_threshold=churn_threshold, tier_shares=tier_shares)" in c for c in code)
+
+
+def test_cdnow_exact_duplicate_rows_are_counted_and_kept_by_default(view):
+    m = view.metrics()
+    assert m["transactions.duplicate_rows"] == 21 and m["transactions.duplicates_dropped"] == 0
+    assert view.findings()["duplicates"].startswith("**Warning:** **21** of the 6,919 transaction rows")

@@ -265,7 +265,7 @@ def _print_table(rows: list[tuple[str, str]], headers: tuple[str, str]) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from helpers import runner
-    from helpers.core.io import write_text_atomic
+    from helpers.core.io import write_csv_safe
 
     options = _options(args.options)
     if "scale" in options and isinstance(options["scale"], list):
@@ -304,8 +304,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _print_table([(str(r.reason), f"{int(r.rows):,}") for r in reasons.itertuples()], ("reason", "rows"))
     if args.quarantine_out:
         frame = result.quarantine
-        text = frame.to_csv(index=False)
-        write_text_atomic(args.quarantine_out, text)
+        write_csv_safe(frame, args.quarantine_out)
         print(f"\nWrote {len(frame):,} set-aside row(s) to {args.quarantine_out}")
     if result.over_threshold:  # more rows set aside than max_quarantined_share allows
         print(f"\n{result.threshold_message}", file=sys.stderr)

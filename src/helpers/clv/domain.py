@@ -35,6 +35,18 @@ DOMAIN = register(
             Metric("customers_calibration", "Customers in calibration", kind="int"),
             Metric("transactions.negative_rows", "Return rows", kind="int", help="rows with a negative amount"),
             Metric("transactions.zero_value_rows", "Zero-value rows", kind="int"),
+            Metric(
+                "transactions.duplicate_rows",
+                "Exact duplicate rows",
+                kind="int",
+                help="accepted rows identical in every column to an earlier row",
+            ),
+            Metric(
+                "transactions.duplicates_dropped",
+                "Duplicate rows dropped",
+                kind="int",
+                help="exact duplicate rows dropped before fitting (drop_duplicates); 0 when they were kept",
+            ),
             Metric("model.requested", "Transaction model asked for", kind="text"),
             Metric("model.used", "Transaction model used", kind="text", help="the model behind P(alive) and CLV"),
             Metric("model.log_penalizer", "Penalty on log-parameters", kind="float"),

@@ -161,3 +161,22 @@ def value_summary(
         f"being active below {threshold:g}; together they put {value_at_risk:,.0f} at risk. The export "
         "`customers.csv` beside this report has every customer's P(alive), expected purchases and CLV for CRM tools."
     )
+
+
+def duplicate_rows(duplicates: int, rows: int, dropped: bool) -> str:
+    """Exact duplicate rows in the transaction log: how many, and whether they were dropped
+    ("" when there are none). Left in, each one counts as another purchase of the same value."""
+    if duplicates <= 0:
+        return ""
+    share = duplicates / rows if rows else 0.0
+    verb = "is" if duplicates == 1 else "are"
+    what = f"**{duplicates:,}** of the {rows:,} transaction rows {verb} an exact copy of an earlier row ({100 * share:.1f} %)"
+    if dropped:
+        return (
+            f"{what}; they were dropped before fitting (`drop_duplicates`), so each distinct row counts once "
+            f"and the analysis uses {rows - duplicates:,} rows."
+        )
+    return (
+        f"**Warning:** {what}. They were kept and count as further purchases, which inflates purchase "
+        "counts, spend and CLV if they are export errors; run with `drop_duplicates` set to drop them."
+    )

@@ -16,6 +16,12 @@ nobody has visibly dropped out yet) does not stop the run: :func:`~.models.fit_t
 moves on to the other model or a small penalty, and the report says which model scores the
 customers and why (``model.used``, ``model.fallback_reason``).
 
+Exact duplicate rows (identical in every column) are counted before anything is fitted
+(:func:`helpers.quality.duplicates.exact_duplicates`); left in, each counts as one more purchase,
+so a log exported twice doubles every CLV. ``drop_duplicates=True`` fits on the distinct rows;
+either way the report says how many there were and what was done (``transactions.duplicate_rows``,
+``transactions.duplicates_dropped``).
+
 ``analysis.present(churn_threshold=..., tier_shares=...)`` is cheap: value tiers, the at-risk
 list, metrics, headline figures and the report's sentences (:mod:`.narrative`), without refitting.
 """
@@ -45,6 +51,7 @@ from helpers.clv.models import (
 from helpers.clv.models.base import NoRepeatPurchasesError
 from helpers.clv.value import customer_lifetime_value, gamma_gamma_independence, tier_table, value_tiers
 from helpers.core.units import days_per_unit
+from helpers.quality.duplicates import exact_duplicates
 
 __all__ = ["CUSTOMER_COLUMNS", "MODEL_LABELS", "CLVAnalysis", "CLVPresentation"]
 
@@ -77,7 +84,8 @@ class CLVAnalysis:
     Parameters: ``calibration_end``/``observation_end`` (dates), ``time_unit`` (``W``/``D``),
     ``discount_rate`` (annual), ``horizon_months``, ``margin`` (share of spend that is profit,
     1.0 = CLV in revenue), ``transaction_model`` (``bgnbd`` or ``pareto_nbd``: the model asked for
-    behind P(alive) and CLV), ``seed`` (the churn classifier's folds).
+    behind P(alive) and CLV), ``seed`` (the churn classifier's folds), ``drop_duplicates`` (fit
+    on the distinct rows when some rows repeat an earlier row exactly; they are counted either way).
     """
 
     def __init__(
@@ -90,6 +98,7 @@ class CLVAnalysis:
         margin: float = 1.0,
         transaction_model: str = "bgnbd",
         seed: int = 0,
+        drop_duplicates: bool = False,
     ):
         self.calibration_end = calibration_end
         self.observation_end = observation_end
@@ -99,12 +108,16 @@ class CLVAnalysis:
         self.margin = margin
         self.transaction_model = transaction_model
         self.seed = seed
+        self.drop_duplicates = drop_duplicates
 
     # ------------------------------------------------------------------------------------
     def fit(self, table, customer_col="customer_id", date_col="date", amount_col="amount") -> CLVAnalysis:
         if self.transaction_model not in TRANSACTION_MODELS:
             raise ValueError(f"transaction_model must be one of {', '.join(TRANSACTION_MODELS)}")
         cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col)
+        self.duplicates_ = exact_duplicates(table)
+        if self.drop_duplicates:
+            table = self.duplicates_.table
         cal = self.calibration_end
         obs = self.observation_end
         if cal is not None and obs is not None and pd.Timestamp(obs) <= pd.Timestamp(cal):
@@ -274,6 +287,8 @@ class CLVPresentation:
             "customers_calibration": len(a.calibration_.summary),
             "transactions.negative_rows": a.calibration_.negative_rows,
             "transactions.zero_value_rows": a.calibration_.zero_rows,
+            "transactions.duplicate_rows": a.duplicates_.count,
+            "transactions.duplicates_dropped": a.duplicates_.count if a.drop_duplicates else 0,
             "gamma_gamma.repeat_buyers": int(a.repeat_buyers_),
             "gamma_gamma.excluded_customers": int(a.gamma_gamma_excluded_),
             "gamma_gamma.frequency_spend_correlation": a.independence_.correlation,
@@ -344,6 +359,7 @@ class CLVPresentation:
             "model_used": a.fallback_reason(),
             "model_comparison": narrative.best_by_aic(list(a.comparison_["model"]), list(a.comparison_["aic"])),
             "spend_model": narrative.spend_penalty(a.final_spend_model_.log_penalizer),
+            "duplicates": narrative.duplicate_rows(a.duplicates_.count, a.duplicates_.rows, a.drop_duplicates),
             "holdout": "",
             "churn": "",
         }

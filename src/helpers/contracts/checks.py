@@ -8,15 +8,13 @@ the raw text is only looked at again for rows whose cast failed. The kind's own 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from helpers.core.io import write_atomic
+from helpers.core.io import write_csv_safe
 
 from .kinds import Contract, ContractError, Field, file_label, sql_ident, sql_literal, typed_value
 from .readers import Tables
@@ -220,20 +218,10 @@ def check_rows(
 
 
 def write_quarantine(con, table: str, target: Path) -> Path:
-    """Write the quarantined rows (ordered by line) as CSV, atomically, streaming from DuckDB."""
-    import pyarrow.csv as pacsv
-
+    """Write the quarantined rows (ordered by line) as CSV, atomically, streaming from DuckDB, with
+    cells a spreadsheet would run as formulas neutralised (:func:`helpers.core.io.write_csv_safe`)."""
     reader = con.sql(f"SELECT * FROM {_q(table)} ORDER BY line").to_arrow_reader(batch_size=100_000)
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(reader.schema.names)  # quoted only where needed
-
-    def write(fh) -> None:
-        fh.write(header.getvalue().encode("utf-8"))
-        with pacsv.CSVWriter(fh, reader.schema, write_options=pacsv.WriteOptions(include_header=False)) as out:
-            for batch in reader:
-                out.write_batch(batch)
-
-    return write_atomic(Path(target), write, binary=True)
+    return write_csv_safe(reader, Path(target))
 
 
 def coerce_schema(df: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:

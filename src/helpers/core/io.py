@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import math
 import os
+import re
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -110,3 +111,108 @@ def read_json(path: Path, default: Any = None) -> Any:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError, json.JSONDecodeError, UnicodeDecodeError):
         return default
+
+
+# --- CSV exports that spreadsheets cannot run ----------------------------------------------------
+#
+# A cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return, which some
+# spreadsheets skip before reading a formula) is run as a formula when the CSV is opened in Excel,
+# LibreOffice or a CRM import: ``=HYPERLINK(...)`` or ``=cmd|' /C calc'!A0`` from a data file
+# would reach the reader's machine. Every CSV the workbench writes goes through
+# :func:`write_csv_safe`, which puts a single quote in front of such text cells (the usual
+# neutralisation: the cell is then shown as text). Numbers, including negative numbers written
+# as text (``-12.5``), are left as they are.
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = r"[+-]?(?:\d[\d,_]*(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(_NUMBER, text.strip()) is not None
+
+
+def neutralise_formula(value: Any) -> Any:
+    """``value`` made safe for a spreadsheet cell: text starting with a formula character (and
+    not a number) gets a leading ``'``; everything else (numbers, dates, missing) is returned
+    unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) and not _is_number(value):
+        return "'" + value
+    return value
+
+
+def _safe_frame(frame):
+    """A copy of a pandas DataFrame with every text cell, column name and index label neutralised."""
+    import pandas as pd
+
+    out = frame.copy()
+    for i in range(out.shape[1]):
+        series = out.iloc[:, i]
+        if pd.api.types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype):
+            out.isetitem(i, series.astype(object).map(neutralise_formula))
+    out.columns = [neutralise_formula(c) for c in out.columns]
+    if not pd.api.types.is_numeric_dtype(out.index):
+        out.index = out.index.map(neutralise_formula)
+    return out
+
+
+def _has_carriage_return(frame) -> bool:
+    import pandas as pd
+
+    cells = [frame.iloc[:, i] for i in range(frame.shape[1]) if not pd.api.types.is_numeric_dtype(frame.iloc[:, i])]
+    return any(s.map(lambda v: isinstance(v, str) and "\r" in v).any() for s in cells) or any(
+        isinstance(c, str) and "\r" in c for c in frame.columns
+    )
+
+
+def _safe_batch(batch):
+    """A pyarrow RecordBatch with every string cell neutralised (vectorised, no Python loop)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = []
+    for col in batch.columns:
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.and_(
+                pc.match_substring_regex(col, r"^[=+\-@\t\r]"),
+                pc.invert(pc.match_substring_regex(col, rf"^\s*{_NUMBER}\s*$")),
+            )
+            quote, empty = pa.scalar("'", type=col.type), pa.scalar("", type=col.type)
+            col = pc.if_else(risky, pc.binary_join_element_wise(quote, col, empty), col)
+        columns.append(col)
+    names = [neutralise_formula(n) for n in batch.schema.names]
+    return pa.RecordBatch.from_arrays(columns, names=names)
+
+
+def write_csv_safe(data, path: Path, *, index: bool = False) -> Path:
+    """Write ``data`` as CSV (UTF-8, ``\\n`` line ends), atomically, with formula cells neutralised.
+
+    ``data`` is a pandas DataFrame (``index`` as in ``DataFrame.to_csv``) or an Arrow table or
+    record-batch reader (streamed batch by batch, e.g. ``con.sql(...).to_arrow_reader()``: the
+    rows are never all in memory). Header names are neutralised too."""
+    import csv
+
+    if hasattr(data, "to_csv"):
+        safe = _safe_frame(data)
+        # Python's csv module quotes a cell holding \n but not one holding a bare \r, which
+        # readers take as the end of the row: then every text cell is quoted.
+        quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
+        return write_atomic(
+            path, lambda fh: safe.to_csv(fh, index=index, lineterminator="\n", quoting=quoting), newline=""
+        )
+    import io as _io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    reader = data.to_reader() if isinstance(data, pa.Table) else data
+    header = _io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([neutralise_formula(n) for n in reader.schema.names])
+    schema = pa.schema([f.with_name(neutralise_formula(f.name)) for f in reader.schema])
+
+    def write(fh) -> None:
+        fh.write(header.getvalue().encode("utf-8"))
+        with pacsv.CSVWriter(fh, schema, write_options=pacsv.WriteOptions(include_header=False)) as out:
+            for batch in reader:
+                out.write_batch(_safe_batch(batch))
+
+    return write_atomic(path, write, binary=True)

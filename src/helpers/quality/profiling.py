@@ -1,6 +1,10 @@
 """Profiling any checked input: missing values, ranges, distinct values, date coverage,
 distributions and duplicates. Every aggregation is an Ibis expression (portable to Spark);
-what comes back is a small pandas table."""
+what comes back is a small pandas table.
+
+The sentences here name columns and quote the reasons rows were set aside (which name columns
+too): those are data, escaped with :func:`helpers.reporting.text.esc` before they meet the
+report's Markdown."""
 
 from __future__ import annotations
 
@@ -10,6 +14,18 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.engine import portable
+from helpers.quality.duplicates import duplicate_rows, duplicate_rows_expr
+from helpers.reporting.text import esc
+
+__all__ = [
+    "Profile",
+    "column_profile",
+    "duplicate_rows",
+    "duplicate_rows_expr",
+    "histogram",
+    "monthly_counts",
+    "top_values",
+]
 
 _EXAMPLE = {"customer_id": "string", "date": "date", "amount": "float64", "quantity": "int64"}
 
@@ -61,18 +77,6 @@ def column_profile(table: ibis.Table) -> pd.DataFrame:
             }
         )
     return pd.DataFrame.from_records(records)
-
-
-@portable(_EXAMPLE)
-def duplicate_rows_expr(table: ibis.Table) -> ibis.Table:
-    """One row, ``duplicates``: rows identical in every column to an earlier row."""
-    groups = table.group_by(table.columns).aggregate(n=table.count())
-    return groups.aggregate(duplicates=(groups.n - 1).sum())
-
-
-def duplicate_rows(table: ibis.Table) -> int:
-    value = duplicate_rows_expr(table).execute()["duplicates"].iloc[0]
-    return 0 if pd.isna(value) else int(value)
 
 
 @portable(_EXAMPLE)
@@ -172,16 +176,16 @@ class Profile:
         return out
 
     def quality_sentence(self) -> str:
-        """What the checks mean, in one or two plain sentences."""
+        """What the checks mean, in one or two plain sentences (Markdown; data text escaped)."""
         ld = self.loaded
         share = ld.rows_quarantined / ld.rows_read if ld.rows_read else 0.0
         if ld.rows_quarantined == 0:
-            text = f"All {ld.rows_read:,} rows met the {ld.kind} contract; none were set aside."
+            text = f"All {ld.rows_read:,} rows met the {esc(ld.kind)} contract; none were set aside."
         else:
             top = self.reasons.iloc[0]
             text = (
-                f"{ld.rows_quarantined:,} of {ld.rows_read:,} rows ({100 * share:.2f} %) broke the {ld.kind} contract "
-                f"and were set aside with their reasons; the most common was \u201c{top['reason']}\u201d "
+                f"{ld.rows_quarantined:,} of {ld.rows_read:,} rows ({100 * share:.2f} %) broke the {esc(ld.kind)} "
+                f"contract and were set aside with their reasons; the most common was \u201c{esc(top['reason'])}\u201d "
                 f"({int(top['rows']):,} rows). The analysis uses the {ld.rows_accepted:,} accepted rows."
             )
         if self.duplicates:

@@ -4,7 +4,9 @@
   / ``record_metric`` (key figures, checked against the declared metrics), ``record_input``,
   ``run_dir``;
 - :mod:`~helpers.reporting.display`: ``key_figures`` (summary cards), ``table`` (rounded),
-  ``say`` (a sentence), ``fmt_int``, ``write_table`` (a CSV export beside the report);
+  ``say`` (a sentence: a trusted template, data values escaped), ``esc`` (one data value made
+  literal text for Markdown), ``fmt_int``, ``write_table`` (a CSV export beside the report,
+  formula cells neutralised);
 - :mod:`~helpers.reporting.plots`: the chart theme (``from helpers.reporting import plots``;
   imports matplotlib, so it is not loaded by ``from helpers import reporting``).
 
@@ -12,7 +14,7 @@ Usage: ``from helpers import reporting as rep; rep.start(notebook="clv"); rep.re
 """
 
 from helpers.core.runfiles import detect_notebook
-from helpers.reporting.display import fmt_int, key_figures, say, table, write_table
+from helpers.reporting.display import esc, fmt_int, key_figures, say, table, write_table
 from helpers.reporting.metrics import (
     flatten,
     record_input,
@@ -24,6 +26,7 @@ from helpers.reporting.metrics import (
 
 __all__ = [
     "detect_notebook",
+    "esc",
     "flatten",
     "fmt_int",
     "key_figures",

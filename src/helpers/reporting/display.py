@@ -1,5 +1,10 @@
 """Pieces of a report a notebook displays: key-figure cards, rounded tables, sentences, CSV
-exports. pandas and IPython are imported on use."""
+exports. pandas and IPython are imported on use.
+
+Everything from data is escaped on the way in: cards and tables HTML-escape every label, value,
+header and cell; :func:`say` escapes the values it fills into its template and renders the
+sentence to sanitised HTML (see :mod:`helpers.reporting.text`); CSV exports neutralise cells a
+spreadsheet would run as formulas (:func:`helpers.core.io.write_csv_safe`)."""
 
 from __future__ import annotations
 
@@ -7,8 +12,11 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from helpers.core.io import write_atomic
+from helpers.core.io import write_csv_safe
 from helpers.reporting.metrics import run_dir
+from helpers.reporting.text import esc, fill, markdown_html
+
+__all__ = ["Sentence", "esc", "fmt_int", "key_figures", "say", "table", "write_table"]
 
 
 def key_figures(figures: Mapping[str, str]):
@@ -95,11 +103,34 @@ def _cell(value, decimals: int) -> str:
     return str(value)
 
 
-def say(text: str):
-    """A sentence of narrative computed from the results (Markdown)."""
-    from IPython.display import Markdown
+class Sentence:
+    """A report sentence: Markdown in the notebook (``.data``), sanitised HTML in the report."""
 
-    return Markdown(text)
+    def __init__(self, markdown: str):
+        self.data = markdown
+
+    def _repr_markdown_(self) -> str:
+        return self.data
+
+    def _repr_html_(self) -> str:
+        return markdown_html(self.data)
+
+    def __repr__(self) -> str:
+        return f"Sentence({self.data!r})"
+
+
+def say(template: str, *values, **named) -> Sentence:
+    """A sentence of narrative computed from the results.
+
+    ``template`` is trusted Markdown written by the project (a narrative helper's sentence, or
+    the notebook's own words); anything that comes from data or a path goes in as ``values``,
+    filled into the template's ``{}`` placeholders after escaping (format specs apply first):
+    ``rep.say("**{}** has {:,} missing values.", column, n)``. With no values the template is
+    shown as it is (so a literal ``{`` needs no doubling). A narrative helper that composes
+    data into its sentence escapes it itself with :func:`esc`.
+
+    Whatever the text, the report shows it as HTML without raw HTML or script links."""
+    return Sentence(fill(template, *values, **named) if values or named else template)
 
 
 def fmt_int(value) -> str:
@@ -107,5 +138,6 @@ def fmt_int(value) -> str:
 
 
 def write_table(frame, filename: str, index: bool = False) -> Path:
-    """Write a CSV next to the report (atomically) and return its path."""
-    return write_atomic(run_dir() / filename, lambda fh: frame.to_csv(fh, index=index), newline="")
+    """Write a CSV next to the report (atomically) and return its path; text cells that a
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` ...) get a leading ``'``."""
+    return write_csv_safe(frame, run_dir() / filename, index=index)

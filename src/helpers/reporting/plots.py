@@ -2,6 +2,10 @@
 
 Every chart function takes a ``title`` and axis labels with units, because a chart in a report
 is read by people who did not write it. Figures are returned so a notebook can adjust them.
+
+Titles, labels and legends often carry data (a column name, a channel): they are drawn as
+plain text (``text.parse_math`` off), so a ``$`` in a name neither turns into mathematics nor
+stops the chart; charts are images, so no text in them reaches the report's HTML.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ def use_theme() -> None:
             "axes.spines.top": False,
             "axes.spines.right": False,
             "savefig.bbox": "tight",
+            "text.parse_math": False,
         }
     )
 
@@ -35,9 +40,9 @@ def use_theme() -> None:
 def _finish(ax, title: str, xlabel: str, ylabel: str):
     if not title or not xlabel or not ylabel:
         raise ValueError("Every chart needs a title and both axis labels (with units).")
-    ax.set_title(title, loc="left")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_title(title, loc="left", parse_math=False)
+    ax.set_xlabel(xlabel, parse_math=False)
+    ax.set_ylabel(ylabel, parse_math=False)
     ax.figure.tight_layout()
     return ax.figure
 
