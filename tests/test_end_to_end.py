@@ -117,3 +117,19 @@ def test_a_second_run_skips_everything(reports):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("skipped") >= len(RUNS), proc.stdout
+
+
+@pytest.mark.slow
+def test_clv_on_data_no_model_can_use_stops_with_a_sentence_about_the_data(tmp_path):
+    """One customer's purchases: the run fails before any model, saying what is wrong with the data."""
+    data = tmp_path / "one_customer.csv"
+    data.write_text("customer_id,date,amount\nC1,2024-01-05,10\nC1,2024-02-05,12\nC1,2024-03-09,9\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "clv", "--name", "one", "--output-dir", str(tmp_path / "out"),
+         "-p", f"transactions={data}", "-p", "calibration_end=null", "-p", "observation_end=null"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = (tmp_path / "out" / "one" / "report.html").read_text()
+    assert "belong to 1 customer_id value" in report and "problem with the data" in report
+    assert "Hessian" not in report and "ModelFitError" not in report
