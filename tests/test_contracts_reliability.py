@@ -256,3 +256,11 @@ def test_data_problems_are_sentences_about_the_data(tmp_path, engine):
     ]
     good = validate(DATA / "cdnow" / "cdnow_sample_transactions.csv", "transactions", engine=engine)
     assert good.require_usable() is good and good.stats()["ids"] == 2357
+
+
+def test_the_share_set_aside_is_a_summary_card(tmp_path):
+    rows = "".join(f"C{i},2024-01-{1 + i % 28:02d},{i}.5\n" for i in range(999))
+    f = tmp_path / "orders.csv"
+    f.write_text("customer_id,date,amount\n" + rows + "C9,2024-01-02,abc\n")
+    res = load(f, "transactions", name="orders")
+    assert res.key_figure() == {"rows set aside (orders)": "1 of 1,000 (0.1 %)"}

@@ -169,6 +169,12 @@ class LoadResult:
             f"rows.{self.name}.quarantined_share": round(self.quarantined_share, 6),
         }
 
+    def key_figure(self) -> dict[str, str]:
+        """The rows set aside as a summary card: ``{"rows set aside (<name>)": "30 of 19,973 (0.15 %)"}``."""
+        share = 100 * self.quarantined_share
+        shown = f"{share:.2g}" if 0 < share < 1 else f"{share:.0f}"
+        return {f"rows set aside ({self.name})": f"{self.rows_quarantined:,} of {self.rows_read:,} ({shown} %)"}
+
     def describe(self) -> str:
         """One sentence for a report: what was read, accepted and set aside (with the share), and
         why; which sheets, encoding and decimal separator when that was a choice."""
