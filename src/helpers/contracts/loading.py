@@ -21,11 +21,12 @@ import pandas as pd
 from helpers import reporting
 from helpers.core import registry, runfiles
 from helpers.core.engine import Engine, default_engine
+from helpers.core.io import file_sha256
 
 from . import summary
 from .checks import check_rows, coerce_schema, resolve_columns, write_quarantine
 from .kinds import Contract, ContractError, KindContext, file_label, sql_ident
-from .readers import Source, Tables, choose_date_format, drop_intermediate, read_raw, sha256, sniff
+from .readers import Source, Tables, choose_date_format, drop_intermediate, read_raw, sniff
 from .values import ValueOptions, detect_decimal, sample_numbers, stripped_sql, window_option
 
 #: Default of ``max_quarantined_share``: a load that sets aside more than 1 % of the rows stops.
@@ -294,7 +295,7 @@ def load(
         check_zone(con, timezone)
     tables = _tables(name)
     source = sniff(path, file_format, delimiter, header, encoding)
-    digest = sha256(path)
+    digest = file_sha256(path)
     stripped = 0
 
     try:

@@ -21,7 +21,6 @@ import pandas as pd
 
 from . import textscan
 from .kinds import ContractError, file_label, sql_ident, sql_literal
-from .textscan import sha256  # noqa: F401  (re-exported: loading hashes files through here)
 
 _q, _lit = sql_ident, sql_literal
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import gzip
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -80,11 +79,6 @@ def head_bytes(path: Path, compression: str | None, size: int = 4 << 20) -> byte
         if len(out) >= size:
             break
     return bytes(out[:size])
-
-
-def sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # --------------------------------------------------------------------------------------------

@@ -100,9 +100,22 @@ def dumps(value: Any, *, indent: int | None = 2) -> str:
     return json.dumps(jsonable(value), indent=indent, sort_keys=True) + "\n"
 
 
+def dumps_compact(value: Any) -> str:
+    """One-line JSON of ``jsonable(value)`` with sorted keys: a stable text to hash."""
+    return dumps(value, indent=None)
+
+
 def write_json_atomic(path: Path, payload: Any) -> Path:
     """Write ``payload`` as indented JSON, atomically (values through :func:`jsonable`)."""
     return write_text_atomic(path, dumps(payload))
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's content (hex), read in chunks."""
+    import hashlib
+
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def read_json(path: Path, default: Any = None) -> Any:

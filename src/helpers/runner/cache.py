@@ -10,7 +10,6 @@ therefore re-runs the notebooks that use it and skips the others.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
@@ -18,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from helpers.core.io import read_json, write_json_atomic
+from helpers.core.io import dumps_compact, file_sha256, read_json, write_json_atomic
 from helpers.core.runfiles import INPUTS_FILE
 from helpers.runner import common
-from helpers.runner.common import canonical, sha256_bytes
+from helpers.runner.common import sha256_bytes
 from helpers.runner.notebook import NotebookInfo
 from helpers.runner.spec import RunSpec
 
@@ -69,11 +68,7 @@ class FileHasher:
         if isinstance(hit, list) and len(hit) == 6 and hit[:4] == signature and hit[4] - hit[3] > self.RACY_NS:
             return hit[5]
         hashed_at = time.time_ns()
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        digest = h.hexdigest()
+        digest = file_sha256(path)
         self.entries[key] = [*signature, hashed_at, digest]
         self.dirty = True
         return digest
@@ -88,7 +83,7 @@ class FileHasher:
             if path.suffix in (".pyc", ".pyo") or not path.is_file():
                 continue
             items.append([rel.as_posix(), self.sha256(path)])
-        return sha256_bytes(canonical(items).encode())
+        return sha256_bytes(dumps_compact(items).encode())
 
     def save(self) -> None:
         if not (self.cache_path and self.dirty):
@@ -160,13 +155,13 @@ def run_key(
     parts = {
         "version": _KEY_VERSION,
         "notebook": info.content_hash,
-        "parameters": sha256_bytes(canonical(spec.parameters).encode()),
+        "parameters": sha256_bytes(dumps_compact(spec.parameters).encode()),
         "helpers": helpers_hash,
         "kernel": spec.kernel or info.kernel_name or "",
         "title": spec.title,
         "inputs": {rel_path(p, spec.notebooks_dir): hasher.sha256(p) for p in sorted(set(inputs))},
     }
-    return sha256_bytes(canonical(parts).encode()), parts
+    return sha256_bytes(dumps_compact(parts).encode()), parts
 
 
 def describe_change(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> str:
@@ -238,4 +233,4 @@ def helpers_hash(hasher: FileHasher, imports: Iterable[str], helpers_dir: Path |
     for part in helper_scope(imports, root):
         digest = hasher.tree(part) if part.is_dir() else hasher.sha256(part)
         items.append([part.relative_to(root).as_posix(), digest])
-    return sha256_bytes(canonical(items).encode())
+    return sha256_bytes(dumps_compact(items).encode())

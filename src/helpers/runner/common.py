@@ -4,7 +4,6 @@ helpers and notebook-cell accessors. Standard library only."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import sys
@@ -70,10 +69,6 @@ def format_duration(seconds: float | None) -> str:
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def lean_imports() -> None:

@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from helpers.core.io import dumps_compact
 from helpers.runner.common import (
     INJECTED_TAG,
     PAPERMILL_ERROR_TAG,
     PARAMETERS_TAG,
     WorkbenchError,
-    canonical,
     cell_source,
     cell_tags,
     first_heading,
@@ -95,7 +95,7 @@ def read_notebook_info(path: Path) -> NotebookInfo:
         language=ks.get("language") or li.get("name"),
         n_cells=len(cells),
         has_parameters_cell=params_cell is not None,
-        content_hash=sha256_bytes(canonical({"cells": essence, "kernel": ks.get("name")}).encode()),
+        content_hash=sha256_bytes(dumps_compact({"cells": essence, "kernel": ks.get("name")}).encode()),
         helper_imports=helper_imports(cell_source(c) for c in cells if c.get("cell_type") == "code"),
     )
 
