@@ -71,11 +71,12 @@ def test_prepare_for_report_uses_tags_and_drops_parameter_cells():
 
 
 def test_metric_values_are_formatted_by_kind():
-    assert runner.format_metric(0.7867, "share") == "78.7 %"
-    assert runner.format_metric(78.67, "pct") == "78.7 %"
+    """The runner shows figures with the one set of rules in helpers.core.formats."""
+    assert runner.format_metric(0.7867, "share") == "79 %"
+    assert runner.format_metric(78.67, "pct") == "79 %"
     assert runner.format_metric(1234567, "int") == "1,234,567"
-    assert runner.format_metric(1234.5, "money") == "1,234.50"
-    assert runner.format_metric(1234.5, "money", "EUR") == "1,234.50 EUR"
+    assert runner.format_metric(68813.2, "money", "$") == "$68,813"
+    assert runner.format_metric(1234.5, "money", "EUR") == "1,235 EUR"
     assert runner.format_metric("1997-01-01", "date") == "1997-01-01"
     assert runner.format_metric(0.2426, "float") == "0.2426" == runner.format_metric(0.2426)
-    assert runner.format_metric(None, "share") == "none"
+    assert runner.format_metric(None, "share") == "n/a"
