@@ -46,3 +46,34 @@ def test_plots_live_in_reporting():
     assert callable(plots.use_theme) and callable(plots.bar)
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("helpers.plots")
+
+
+def test_long_tables_show_their_first_rows_and_link_the_whole_table_saved_beside(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    frame = pd.DataFrame({"customer_id": [f"c{i}" for i in range(30)], "clv": np.arange(30) * 1000.5})
+    html = rep.table(frame, max_rows=10, csv="customers.csv").data
+    assert html.count("<tr>") == 11  # header + 10 rows
+    assert "Showing the first 10 of 30 rows" in html and '<a href="customers.csv">customers.csv</a>' in html
+    saved = pd.read_csv(tmp_path / "customers.csv")
+    assert len(saved) == 30 and saved["customer_id"].iloc[-1] == "c29"
+
+
+def test_a_table_already_saved_is_linked_not_written_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    (tmp_path / "quarantine").mkdir()
+    saved = tmp_path / "quarantine" / "orders.csv"
+    saved.write_text("line,reason\n")
+    html = rep.table(pd.DataFrame({"line": range(25)}), max_rows=20, saved_as=saved).data
+    assert '<a href="quarantine/orders.csv">orders.csv</a>' in html
+    assert saved.read_text() == "line,reason\n" and sorted(p.name for p in tmp_path.iterdir()) == ["quarantine"]
+
+
+def test_short_tables_write_nothing_and_cells_are_classed_for_alignment_and_wrapping(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    frame = pd.DataFrame({"n": [1], "share": [0.5], "raw_line": ["x;" * 40], "flag": [True]})
+    html = rep.table(frame).data
+    assert list(tmp_path.iterdir()) == []
+    assert '<div class="wb-table-wrap">' in html  # a wide table scrolls inside its own box
+    assert '<td class="num">1</td>' in html and '<td class="num">0.50</td>' in html
+    assert '<td class="text long">' in html and '<td class="text">yes</td>' in html
+    assert '<th scope="col" class="text">raw line</th>' in html

@@ -98,8 +98,9 @@ def test_lab_session_writes_per_notebook_and_start_clears_it(lab, declared):
     rep.record_metric("customers", 1)
     assert json.loads((lab / "data_quality" / "metrics.json").read_text()) == {"customers": 1}
     assert (lab / "clv" / "metrics.json").exists()
-    rep.start(notebook="clv")  # a fresh top-to-bottom run starts clean
-    assert sorted(p.name for p in (lab / "clv").iterdir()) == []
+    rep.start(notebook="clv")  # a fresh top-to-bottom run starts clean, the last figures kept to compare
+    assert sorted(p.name for p in (lab / "clv").iterdir()) == ["previous.json"]
+    assert rep.previous_run()["metrics"] == {"customers": 11, "bgnbd.r": 0.2}
     assert not (lab / "metrics.json").exists()
 
 
@@ -114,3 +115,10 @@ def test_under_the_runner_start_changes_nothing(tmp_path, monkeypatch, declared)
     rep.record_metric("customers", 5)
     assert rep.start(notebook="clv") == tmp_path / "run"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == {"customers": 5}
+
+
+def test_a_unit_that_depends_on_the_run_is_recorded_over_the_declared_one(tmp_path, monkeypatch, declared):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    rep.record_metrics({"bgnbd": {"r": 0.24}, "customers": 3}, units={"bgnbd.r": "weeks", "not.recorded": "days"})
+    info = json.loads((tmp_path / "metric_info.json").read_text())
+    assert info["bgnbd.r"]["unit"] == "weeks" and info["customers"]["unit"] == "" and "not.recorded" not in info

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from html import escape as esc_html
 from pathlib import Path
 
+from helpers.core.formats import fixed
 from helpers.core.io import write_csv_safe
 from helpers.reporting.metrics import run_dir
 from helpers.reporting.text import esc, fill, markdown_html
@@ -20,17 +22,14 @@ __all__ = ["Sentence", "esc", "fmt_int", "key_figures", "say", "table", "write_t
 
 
 def key_figures(figures: Mapping[str, str]):
-    """Summary cards: the headline numbers a reader should see first (label -> formatted value)."""
-    from html import escape
-
+    """Cards of already formatted figures (label -> value), e.g. for a section's own numbers;
+    the report's opening figures go through :func:`helpers.reporting.summary.summary`, which
+    labels and formats recorded metrics itself."""
     from IPython.display import HTML
 
-    cards = "".join(
-        f'<div class="wb-card"><div class="wb-card-value">{escape(str(v))}</div>'
-        f'<div class="wb-card-label">{escape(str(k))}</div></div>'
-        for k, v in figures.items()
-    )
-    return HTML(f'<div class="wb-cards">{cards}</div>')
+    from helpers.reporting.summary import card
+
+    return HTML(f'<div class="wb-cards">{"".join(card(str(k), str(v)) for k, v in figures.items())}</div>')
 
 
 def table(
@@ -39,46 +38,101 @@ def table(
     *,
     percent: Sequence[str] = (),
     index: bool = False,
-    max_rows: int = 50,
+    max_rows: int = 20,
     labels: Mapping[str, str] | None = None,
+    csv: str | None = None,
+    saved_as: str | Path | None = None,
 ):
-    """A rounded, readable HTML table (numbers with thousands separators, percentages marked).
+    """A rounded, readable HTML table: numbers with thousands separators (right-aligned),
+    percentages marked, dates without midnight times, text that wraps; the table scrolls inside
+    its own box when it is wider than the page.
 
     Column names are shown as words (``share_of_value_pct`` -> ``share of value pct``) unless
-    ``labels`` gives them a better name.
+    ``labels`` gives them a better name. A table longer than ``max_rows`` shows its first rows
+    and saves the whole table beside the report as CSV (``csv``, else a name made from its
+    columns), linked under it; ``saved_as`` names a file that already holds the whole table
+    (e.g. a load's ``quarantine_path``), linked instead of writing another.
 
-    Formatting is done on a copy with ``DataFrame.to_html`` rather than pandas' ``Styler``:
-    ``Styler.format`` would still need one formatter per column kind (and this module's
-    ``_cell`` for mixed columns, where its ``na_rep``/``thousands`` do not reach), and it writes
-    a ``<style>`` block and random ``id``s into every table, which makes reports differ from
-    run to run without any change in content."""
+    The HTML is written here rather than by pandas' ``to_html``/``Styler``: each cell gets a
+    class by its column's kind (``num`` or ``text``) so that the stylesheet can align numbers and
+    wrap text, every value is escaped, and no random ``id`` or ``<style>`` block makes two runs
+    with the same numbers differ."""
     import pandas as pd
     from IPython.display import HTML
 
-    df = frame.head(max_rows).copy()
-    for col in df.columns:
-        series = df[col]
+    shown = frame.head(max_rows)
+    if index:
+        shown = shown.reset_index()
+    columns, numeric, kinds = [], [], []
+    for col in shown.columns:
+        series = shown[col]
+        d = decimals.get(col, 2) if isinstance(decimals, Mapping) else decimals
+        is_num = col in percent or (pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series))
         if col in percent:
-            df[col] = series.map(lambda v: "" if pd.isna(v) else f"{v:.1f} %")
+            cells = series.map(lambda v: "" if pd.isna(v) else f"{v:.1f} %")
         elif pd.api.types.is_bool_dtype(series):
-            continue
+            cells = series.map(lambda v: "" if pd.isna(v) else ("yes" if v else "no"))
         elif pd.api.types.is_integer_dtype(series):
-            df[col] = series.map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
+            cells = series.map(lambda v: "" if pd.isna(v) else f"{int(v):,}")
         elif pd.api.types.is_float_dtype(series):
-            d = decimals.get(col, 2) if isinstance(decimals, Mapping) else decimals
-            df[col] = series.map(lambda v, d=d: "" if pd.isna(v) else f"{v:,.{d}f}")
+            cells = series.map(lambda v, d=d: "" if pd.isna(v) else fixed(v, d))
         elif pd.api.types.is_datetime64_any_dtype(series):
-            df[col] = series.dt.strftime("%Y-%m-%d")
-        elif series.dtype == object:
-            d = decimals.get(col, 2) if isinstance(decimals, Mapping) else decimals
-            df[col] = series.map(lambda v, d=d: _cell(v, d))
-    labels = dict(labels or {})
-    df.columns = [labels.get(c, str(c).replace("_", " ")) for c in df.columns]
-    html = df.to_html(index=index, classes="wb-table", border=0, na_rep="", escape=True)
-    more = len(frame) - len(df)
+            cells = series.map(lambda v, d=d: _cell(v, d))
+        else:
+            cells = series.map(lambda v, d=d: _cell(v, d))
+        columns.append(list(cells))
+        numeric.append(is_num)
+        kinds.append("num" if is_num else ("text long" if max(map(len, columns[-1]), default=0) > 24 else "text"))
+    names = dict(labels or {})
+    head = "".join(
+        f'<th scope="col" class="{"num" if n else "text"}">{esc_html(names.get(c, str(c).replace("_", " ")))}</th>'
+        for c, n in zip(shown.columns, numeric, strict=True)
+    )
+    rows = []
+    for i in range(len(shown)):
+        cells = "".join(f'<td class="{k}">{esc_html(col[i])}</td>' for col, k in zip(columns, kinds, strict=True))
+        rows.append(f"<tr>{cells}</tr>")
+    html = (
+        f'<div class="wb-table-wrap"><table class="wb-table"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
+    more = len(frame) - len(shown)
     if more > 0:
-        html += f'<p class="wb-note">… and {more:,} more rows.</p>'
+        if saved_as is not None:
+            path = Path(saved_as)
+            name = path.name
+        else:
+            name = csv or _table_file_name(frame)
+            path = write_table(frame, name, index=index)
+        html += (
+            f'<p class="wb-note">Showing the first {len(shown):,} of {len(frame):,} rows; the whole table is in '
+            f'<a href="{esc_html(_link(path))}">{esc_html(name)}</a> beside this report.</p>'
+        )
     return HTML(html)
+
+
+def _table_file_name(frame) -> str:
+    import hashlib
+
+    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode()).hexdigest()[:8]
+    return f"table-{digest}.csv"
+
+
+def _link(path: Path) -> str:
+    """How the report (or, in JupyterLab, the notebook) reaches a file in the run folder."""
+    import os
+
+    from helpers.core import runfiles
+
+    if runfiles.under_runner():
+        try:
+            return Path(path).resolve().relative_to(run_dir().resolve()).as_posix()
+        except ValueError:
+            return Path(path).name
+    try:
+        return Path(os.path.relpath(path, Path.cwd())).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _cell(value, decimals: int) -> str:
@@ -88,7 +142,7 @@ def _cell(value, decimals: int) -> str:
     import numpy as np
     import pandas as pd
 
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, (pd.Timestamp, _dt.datetime)):
         return value.strftime("%Y-%m-%d") if value.time() == _dt.time(0) else value.strftime("%Y-%m-%d %H:%M")
@@ -99,7 +153,7 @@ def _cell(value, decimals: int) -> str:
     if isinstance(value, (int, np.integer)):
         return f"{int(value):,}"
     if isinstance(value, (float, np.floating)):
-        return f"{value:,.{decimals}f}"
+        return fixed(value, decimals)
     return str(value)
 
 

@@ -17,6 +17,7 @@ import difflib
 import re
 import shutil
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,26 +27,51 @@ from helpers.core.runfiles import (
     INPUTS_FILE,
     METRIC_INFO_FILE,
     METRICS_FILE,
+    PREVIOUS_FILE,
     QUARANTINE_DIR,
     run_dir,
 )
 
+_currency = ""  # the run's currency (start(currency=...)): the unit of its money figures
 
-def start(notebook: str | None = None) -> Path:
+
+def start(notebook: str | None = None, *, currency: str = "") -> Path:
     """Begin a notebook's run; returns its run folder.
 
-    Under the runner this changes nothing (the runner cleared the folder). In JupyterLab it
-    selects ``reports/_lab/<notebook>/`` (``notebook`` as given, else detected, else
-    ``session``) and clears the figures, inputs and set-aside rows an earlier session left
-    there."""
+    ``currency`` (``"$"``, ``"EUR"`` ...) is the unit of the run's ``money`` figures: cards, the
+    index and tables show it with them.
+
+    Under the runner the folder is the runner's (it wrote ``previous.json`` there: the last
+    successful run's figures). In JupyterLab it selects ``reports/_lab/<notebook>/``
+    (``notebook`` as given, else detected, else ``session``), keeps the figures an earlier
+    session recorded there as ``previous.json`` (so the summary can show what changed) and clears
+    its figures, inputs and set-aside rows."""
+    global _currency
+    _currency = str(currency or "")
     if runfiles.under_runner():
         return run_dir()
     runfiles.set_lab_notebook(notebook)
     folder = run_dir()
+    earlier = read_json(folder / METRICS_FILE)
+    if isinstance(earlier, dict) and earlier:
+        stamp = datetime.fromtimestamp((folder / METRICS_FILE).stat().st_mtime, UTC).isoformat(timespec="seconds")
+        write_json_atomic(folder / PREVIOUS_FILE, {"started_at": stamp, "metrics": earlier})
     for name in (METRICS_FILE, METRIC_INFO_FILE, INPUTS_FILE):
         (folder / name).unlink(missing_ok=True)
     shutil.rmtree(folder / QUARANTINE_DIR, ignore_errors=True)
     return folder
+
+
+def currency() -> str:
+    """The currency given to :func:`start` (empty when none was)."""
+    return _currency
+
+
+def previous_run() -> dict:
+    """The last successful run's ``{"started_at": ISO time, "metrics": {...}}`` (empty when
+    there is none)."""
+    data = read_json(run_dir() / PREVIOUS_FILE)
+    return data if isinstance(data, dict) and isinstance(data.get("metrics"), dict) else {}
 
 
 def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -90,19 +116,24 @@ def describe(keys: list[str], strict: bool = True) -> dict[str, dict[str, str]]:
                     f"Metric {key!r} is not declared by any domain (declare it in helpers/<domain>/domain.py); {hint}."
                 )
             continue
-        info[key] = {
-            "label": _fill(metric.label, metric.name, key),
-            "unit": _fill(metric.unit, metric.name, key),
-            "kind": metric.kind,
-        }
+        unit = _fill(metric.unit, metric.name, key)
+        if metric.kind == "money" and not unit:
+            unit = _currency
+        info[key] = {"label": _fill(metric.label, metric.name, key), "unit": unit, "kind": metric.kind}
     return info
 
 
-def record_metrics(values: Mapping[str, Any], prefix: str = "", *, strict: bool = True) -> None:
+def record_metrics(
+    values: Mapping[str, Any], prefix: str = "", *, strict: bool = True, units: Mapping[str, str] | None = None
+) -> None:
     """Record key figures in this run's ``metrics.json`` (nested mappings become dotted names)
-    and their label, unit and kind in ``metric_info.json``."""
+    and their label, unit and kind in ``metric_info.json``. ``units`` gives the unit of a
+    figure whose unit depends on the run (``{"bgnbd.alpha": "weeks"}``), over the declared one."""
     flat = flatten(values, prefix)
     info = describe(list(flat), strict=strict)
+    for key, unit in (units or {}).items():
+        if key in info:
+            info[key]["unit"] = str(unit)
     folder = run_dir()
     current = read_json(folder / METRICS_FILE, {})
     current = current if isinstance(current, dict) else {}

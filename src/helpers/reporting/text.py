@@ -63,7 +63,7 @@ ALLOWED_TAGS = frozenset(
     {
         "a", "abbr", "b", "blockquote", "br", "caption", "code", "col", "colgroup", "dd", "del", "details",
         "div", "dl", "dt", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "kbd", "li", "ol", "p", "pre",
-        "s", "samp", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
+        "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th",
         "thead", "tr", "u", "ul",
     }
 )  # fmt: skip
@@ -77,6 +77,8 @@ ALLOWED_ATTRIBUTES = {
     "tr": ["class", "style"],
     "col": ["span", "class"],
     "ol": ["start", "class"],
+    "h2": ["id", "class"],  # section anchors (helpers.reporting.summary): the contents link to them
+    "section": ["id", "class"],
 }
 #: Link schemes kept (relative links and ``#anchors`` are kept too); everything else, such as
 #: ``javascript:``, ``vbscript:`` and ``data:``, is removed with the attribute.
