@@ -1,7 +1,22 @@
 """One look for every chart in every report.
 
-Every chart function takes a ``title`` and axis labels with units, because a chart in a report
-is read by people who did not write it. Figures are returned so a notebook can adjust them.
+Every chart function takes a ``title`` and axis labels with units (a heat map also its colour-bar
+label), and refuses to draw without them, because a chart in a report is read by people who did
+not write it. Figures are returned so a notebook can adjust them.
+
+Conventions:
+
+- colours: :data:`PALETTE` (Okabe-Ito, colour-blind safe) for categories, :data:`SEQUENTIAL_CMAP`
+  for heat maps; several lines also differ by line style and marker, so they can be told apart
+  in grey print or without colour vision;
+- sizes: charts are made for a report column about 930 px wide: :data:`FIGSIZE` inches at
+  :data:`DPI` dots per inch (880 x 495 px), no text smaller than :data:`MIN_TEXT_PX` on screen;
+- numbers on a value axis: ``xfmt``/``yfmt`` = ``"count"`` (``12,345``), ``"share"`` (a fraction
+  0-1 shown in percent, ``26 %``), ``"percent"`` (already 0-100, ``26 %``), ``"money"``
+  (``$12,345``, ``12,345 USD``, ``$2.5M``), or None (matplotlib's default); the same rules as
+  the report's cards and tables (:mod:`helpers.core.formats`: ``%`` after a space, a real minus);
+- time-split charts (calibration / holdout) mark the split: ``line(..., split_at=...)`` or
+  :func:`mark_split` on any axes.
 
 Titles, labels and legends often carry data (a column name, a channel): they are drawn as
 plain text (``text.parse_math`` off), so a ``$`` in a name neither turns into mathematics nor
@@ -10,60 +25,117 @@ stops the chart; charts are images, so no text in them reaches the report's HTML
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
-import matplotlib.pyplot as plt
+import matplotlib.dates as mdates
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import transforms
+from matplotlib.figure import Figure
 
-PALETTE = ["#1f5f8b", "#e07b39", "#3a9d5d", "#c2404d", "#7d5ba6", "#8c6d46", "#d477b0", "#6f7378"]
-FIGSIZE = (8.0, 4.2)
+from helpers.core.formats import MINUS
+from helpers.reporting.chart_style import (  # noqa: F401  (re-exported: the style is part of this API)
+    _REFERENCE,
+    _SHADE,
+    _SHADE_ALPHA,
+    DPI,
+    FIGSIZE,
+    FONT,
+    FORMATS,
+    LINESTYLES,
+    MARKERS,
+    MAX_WIDTH_IN,
+    MIN_TEXT_PX,
+    OKABE_ITO,
+    PALETTE,
+    SEQUENTIAL_CMAP,
+    _figure,
+    _finish,
+    _format_axis,
+    _is_date,
+    _labels,
+    _legend,
+    _require,
+    axis_formatter,
+    format_tick,
+    use_theme,
+)
+
+__all__ = [
+    "DPI",
+    "FIGSIZE",
+    "FORMATS",
+    "LINESTYLES",
+    "MARKERS",
+    "OKABE_ITO",
+    "PALETTE",
+    "SEQUENTIAL_CMAP",
+    "axis_formatter",
+    "bar",
+    "format_tick",
+    "grouped_bar",
+    "heatmap",
+    "histogram",
+    "line",
+    "mark_split",
+    "roc",
+    "use_theme",
+]
 
 
-def use_theme() -> None:
-    """Apply the workbench theme (call once at the top of a notebook)."""
-    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.95)
-    plt.rcParams.update(
-        {
-            "figure.figsize": FIGSIZE,
-            "figure.dpi": 110,
-            "axes.titleweight": "bold",
-            "axes.titlesize": 12,
-            "axes.spines.top": False,
-            "axes.spines.right": False,
-            "savefig.bbox": "tight",
-            "text.parse_math": False,
-        }
-    )
+def bar(
+    values: pd.Series,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    horizontal: bool = False,
+    color: str | None = None,
+    xfmt: str | None = None,
+    yfmt: str | None = None,
+    currency: str | None = None,
+) -> Figure:
+    """Bar chart of a labelled Series (index = categories, values = bar lengths).
 
-
-def _finish(ax, title: str, xlabel: str, ylabel: str):
-    if not title or not xlabel or not ylabel:
-        raise ValueError("Every chart needs a title and both axis labels (with units).")
-    ax.set_title(title, loc="left", parse_math=False)
-    ax.set_xlabel(xlabel, parse_math=False)
-    ax.set_ylabel(ylabel, parse_math=False)
-    ax.figure.tight_layout()
-    return ax.figure
-
-
-def bar(values: pd.Series, *, title: str, xlabel: str, ylabel: str, horizontal: bool = False, color: str | None = None):
-    """Bar chart of a labelled Series (index = categories)."""
-    _fig, ax = plt.subplots()
+    The value axis is y (x when ``horizontal``); give its number format as ``yfmt`` (``xfmt``)
+    and, for money, ``currency``. A format on the category axis is refused.
+    """
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    if (xfmt if not horizontal else yfmt) is not None:
+        raise ValueError("The category axis has no number format: give it for the value axis (y, or x if horizontal).")
+    _fig, ax = _figure()
     color = color or PALETTE[0]
     if horizontal:
         ax.barh(values.index.astype(str), values.values, color=color)
         ax.invert_yaxis()
+        ax.grid(axis="y", visible=False)
+        _format_axis(ax.xaxis, xfmt, currency)
     else:
         ax.bar(values.index.astype(str), values.values, color=color)
+        ax.grid(axis="x", visible=False)
         if len(values) > 8:
             ax.tick_params(axis="x", rotation=45)
+        _format_axis(ax.yaxis, yfmt, currency)
     return _finish(ax, title, xlabel, ylabel)
 
 
-def histogram(bins: pd.DataFrame, *, title: str, xlabel: str, ylabel: str = "Rows (count)"):
-    """Histogram from a table of ``left``, ``right``, ``rows`` (as ``helpers.quality.profiling.histogram`` returns)."""
-    _fig, ax = plt.subplots()
+def histogram(
+    bins: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str = "Rows (count)",
+    xfmt: str | None = None,
+    yfmt: str | None = "count",
+    currency: str | None = None,
+) -> Figure:
+    """Histogram from a table of ``left``, ``right``, ``rows`` (as ``helpers.quality.profiling.histogram``
+    returns): bin edges on x (in the column's units, ``xfmt``), rows per bin on y (``yfmt``,
+    counts with thousands separators by default)."""
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    _fig, ax = _figure()
     ax.bar(
         bins["left"],
         bins["rows"],
@@ -72,7 +144,74 @@ def histogram(bins: pd.DataFrame, *, title: str, xlabel: str, ylabel: str = "Row
         color=PALETTE[0],
         edgecolor="white",
     )
+    ax.grid(axis="x", visible=False)
+    _format_axis(ax.xaxis, xfmt, currency)
+    _format_axis(ax.yaxis, yfmt, currency)
     return _finish(ax, title, xlabel, ylabel)
+
+
+def _split_position(ax, split_at, dates: bool) -> float:
+    """``split_at`` in the x axis's own numbers (matplotlib date numbers on a date axis)."""
+    if dates:
+        if isinstance(split_at, (bool, int, float, np.number)):
+            raise ValueError("split_at must be a date (Timestamp, date or ISO string) on a date axis.")
+        try:
+            stamp = pd.Timestamp(split_at)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"split_at {split_at!r} is not a date.") from exc
+        if stamp is pd.NaT:
+            raise ValueError("split_at is missing (NaT).")
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_convert("UTC").tz_localize(None)
+        return float(mdates.date2num(stamp.to_datetime64()))
+    if isinstance(split_at, bool) or not isinstance(split_at, (int, float, np.number)) or not math.isfinite(split_at):
+        raise ValueError("split_at must be a number on a numeric axis (a date only on a date axis).")
+    return float(split_at)
+
+
+def mark_split(
+    ax,
+    split_at,
+    *,
+    label: str = "calibration ends",
+    labels: Sequence[str] = ("calibration period", "holdout period"),
+    dates: bool | None = None,
+    headroom: float = 0.18,
+) -> None:
+    """Mark a time split on ``ax``: a dashed vertical line at x = ``split_at`` labelled ``label``
+    at the top, the region after it lightly shaded (legend entry ``labels[1]``), and
+    ``"← labels[0]"`` / ``"labels[1] →"`` written either side of the line at the top.
+
+    ``split_at``: a date (Timestamp, ``datetime.date``, ISO string) on a date axis, a number
+    otherwise; it is the first instant of the second period (for a last calibration *day* D,
+    D + 1 day is exact; one day does not show on a chart of months). Call after the data is
+    drawn: the top ``headroom`` (share of the y range) is added above the data for the labels,
+    so they never cover it. ``dates``: None = from the axis (date units or not).
+    """
+    if len(labels) != 2:
+        raise ValueError("labels names the two sides of the split: (before, after).")
+    if dates is None:
+        date_formatters = (mdates.AutoDateFormatter, mdates.ConciseDateFormatter, mdates.DateFormatter)
+        dates = isinstance(ax.xaxis.get_major_formatter(), date_formatters)
+    x = _split_position(ax, split_at, dates)
+    x0, x1 = ax.get_xlim()
+    left, right = min(x0, x), max(x1, x)
+    y0, y1 = ax.get_ylim()
+    ax.set_ylim(y0, y1 + headroom * (y1 - y0))
+    ax.axvspan(x, right, color=_SHADE, alpha=_SHADE_ALPHA, lw=0, zorder=0, label=str(labels[1]), gid="split-shade")
+    ax.axvline(x, color=_REFERENCE, ls="--", lw=1.4, zorder=3, label=str(label), gid="split-line")
+    ax.set_xlim(left, right)
+    top = ax.get_xaxis_transform()  # x in data, y in axes fractions
+    fig = ax.figure
+    ax.text(
+        x, 0.985, str(label), transform=top, ha="center", va="top", fontsize=FONT["note"], color=_REFERENCE,
+        bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5}, parse_math=False, zorder=4,
+    )  # fmt: skip
+    for side, text, ha in ((-1, f"← {labels[0]}", "right"), (1, f"{labels[1]} →", "left")):
+        ax.text(
+            x, 0.89, text, ha=ha, va="top", fontsize=FONT["note"], color=_REFERENCE, parse_math=False, zorder=4,
+            transform=transforms.offset_copy(top, fig=fig, x=5 * side, units="points"),
+        )  # fmt: skip
 
 
 def line(
@@ -84,15 +223,56 @@ def line(
     xlabel: str,
     ylabel: str,
     labels: Sequence[str] | None = None,
-):
-    """One or more lines against ``x``."""
-    _fig, ax = plt.subplots()
+    xfmt: str | None = None,
+    yfmt: str | None = None,
+    currency: str | None = None,
+    split_at=None,
+    split_label: str = "calibration ends",
+    split_labels: Sequence[str] = ("calibration period", "holdout period"),
+) -> Figure:
+    """One or more lines against ``x`` (dates or numbers).
+
+    Several series differ by colour, line style and marker; their legend sits outside the plot.
+    ``xfmt``/``yfmt``: number formats of the axes (a date x axis is always written as dates).
+    ``split_at``: where calibration ends and the holdout begins (see :func:`mark_split`), named
+    ``split_label`` on the line and ``split_labels`` (before, after) either side.
+    """
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
     ys = [ys] if isinstance(ys, str) else list(ys)
-    for i, y in enumerate(ys):
-        ax.plot(frame[x], frame[y], marker="o" if len(frame) < 40 else None, ms=3, label=(labels or ys)[i])
-    if len(ys) > 1:
-        ax.legend(frameon=False)
+    names = _labels(ys, labels)
+    dates = _is_date(frame[x])
+    if dates and xfmt is not None:
+        raise ValueError("xfmt is for a numeric x axis; a date axis is written as dates.")
+    _fig, ax = _figure()
+    n = len(frame)
+    for i, (y, name) in enumerate(zip(ys, names)):
+        if len(ys) == 1:
+            style = {"color": PALETTE[0], "ls": "-", "marker": "o" if n < 40 else None}
+        else:
+            step = max(1, n // 12)  # about a dozen markers a line, staggered between lines
+            style = {
+                "color": PALETTE[i % len(PALETTE)],
+                "ls": LINESTYLES[i % len(LINESTYLES)],
+                "marker": MARKERS[i % len(MARKERS)],
+                "markevery": (int(i * step / len(ys)) % step, step),
+            }
+        ax.plot(frame[x], frame[y], ms=4, lw=2.0, label=name, **style)
+    if dates:
+        locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    _format_axis(ax.xaxis, xfmt, currency)
+    _format_axis(ax.yaxis, yfmt, currency)
+    if split_at is not None:
+        mark_split(ax, split_at, label=split_label, labels=split_labels, dates=dates)
+    if len(ys) > 1 or split_at is not None:
+        _legend(ax)
     return _finish(ax, title, xlabel, ylabel)
+
+
+def _annotation(value, fmt: str) -> str:
+    text = format(value, fmt).replace("%", " %")
+    return MINUS + text[1:] if text.startswith("-") else text
 
 
 def heatmap(
@@ -102,23 +282,51 @@ def heatmap(
     xlabel: str,
     ylabel: str,
     fmt: str = ".0%",
-    cmap: str = "Blues",
-    colorbar_label: str = "",
+    cmap: str = SEQUENTIAL_CMAP,
+    colorbar_label: str | None = None,
     vmax: float | None = None,
-):
-    """Annotated heat map of a small matrix (e.g. cohort retention); ``vmax`` caps the colour
-    scale so that one large column (month 0 = 100 %) does not wash out the rest."""
-    _fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * frame.shape[1] + 2), max(3.5, 0.35 * frame.shape[0] + 1.5)))
+    vmin: float | None = None,
+    colorbar_fmt: str | None = None,
+    currency: str | None = None,
+    annotate: bool | None = None,
+) -> Figure:
+    """Annotated heat map of a small matrix (e.g. cohort retention).
+
+    ``colorbar_label`` (required): what the colour means, with its unit. ``fmt``: the cells'
+    format (Python format spec, ``.0%`` = a fraction as a whole percentage); ``colorbar_fmt``:
+    the colour bar's number format (None: ``"share"`` when ``fmt`` is a percentage, else
+    matplotlib's default). ``vmax``/``vmin`` cap the colour scale so that one large column
+    (month 0 = 100 %) does not wash out the rest. ``annotate``: None = write the values when the
+    cells are big enough to read them.
+    """
+    _require(title=title, xlabel=xlabel, ylabel=ylabel, colorbar_label=colorbar_label)
+    rows, cols = frame.shape
+    width = min(MAX_WIDTH_IN, max(6.0, 0.45 * cols + 2.5))
+    height = min(9.0, max(3.5, 0.35 * rows + 1.5))
+    cell_w, cell_h = (width - 2.6) / max(cols, 1), (height - 1.3) / max(rows, 1)  # inches, roughly
+    if annotate is None:
+        annotate = cell_w >= 0.28 and cell_h >= 0.18
+    annot_size = FONT["annot"] if cell_w >= 0.4 else FONT["annot_small"]
+    if colorbar_fmt is None and fmt.endswith("%"):
+        colorbar_fmt = "share"
+    if annotate:  # the reports' conventions: "26 %" (a space before %), a real minus sign
+        annotate = frame.map(lambda v: "" if pd.isna(v) else _annotation(v, fmt)).to_numpy()
+    _fig, ax = _figure((width, height))
     sns.heatmap(
         frame,
-        annot=frame.shape[1] <= 20,
-        fmt=fmt,
+        annot=annotate,
+        fmt="",
         cmap=cmap,
         ax=ax,
         vmax=vmax,
+        vmin=vmin,
         cbar_kws={"label": colorbar_label},
-        annot_kws={"size": 7},
+        annot_kws={"size": annot_size},
     )
+    cbar = ax.collections[0].colorbar
+    cbar.ax.yaxis.label.set_fontsize(FONT["label"])
+    cbar.ax.tick_params(labelsize=FONT["tick"])
+    _format_axis(cbar.ax.yaxis, colorbar_fmt, currency, locate=False)
     return _finish(ax, title, xlabel, ylabel)
 
 
@@ -131,35 +339,58 @@ def grouped_bar(
     xlabel: str,
     ylabel: str,
     labels: Sequence[str] | None = None,
-):
-    """Side-by-side bars of several columns per category (e.g. actual vs predicted)."""
-    _fig, ax = plt.subplots()
+    yfmt: str | None = None,
+    currency: str | None = None,
+) -> Figure:
+    """Side-by-side bars of several columns per category of ``x`` (e.g. actual vs predicted);
+    ``yfmt``: the number format of the value axis. Legend outside the plot."""
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    ys = list(ys)
+    names = _labels(ys, labels)
+    _fig, ax = _figure()
     n = len(ys)
     width = 0.8 / n
     pos = range(len(frame))
-    for i, y in enumerate(ys):
+    for i, (y, name) in enumerate(zip(ys, names)):
         ax.bar(
             [p + (i - (n - 1) / 2) * width for p in pos],
             frame[y],
             width=width,
-            label=(labels or ys)[i],
+            label=name,
             color=PALETTE[i % len(PALETTE)],
+            edgecolor="white",
+            linewidth=0.5,
         )
     ax.set_xticks(list(pos))
     ax.set_xticklabels(frame[x].astype(str))
-    ax.legend(frameon=False)
+    ax.grid(axis="x", visible=False)
+    _format_axis(ax.yaxis, yfmt, currency)
+    _legend(ax)
     return _finish(ax, title, xlabel, ylabel)
 
 
-def roc(curves: dict, aucs: dict, *, title: str):
-    """ROC curves (false vs true positive rate), one per scorer, with AUC in the legend."""
-    _fig, ax = plt.subplots(figsize=(5.5, 5.0))
+def roc(curves: dict, aucs: dict, *, title: str) -> Figure:
+    """ROC curves, one per scorer (colour, line style and AUC in the legend), against chance.
+
+    ``curves``: name -> ``{"false_positive_rate": [...], "true_positive_rate": [...]}`` (0-1);
+    ``aucs``: name -> area under the curve (0-1). The legend sits at the lower right, below the
+    chance diagonal, where a useful scorer draws nothing.
+    """
+    _require(title=title)
+    _fig, ax = _figure((5.8, 5.2))
     for i, (name, c) in enumerate(curves.items()):
         ax.plot(
-            c["false_positive_rate"], c["true_positive_rate"], label=f"{name} (AUC {aucs[name]:.2f})", color=PALETTE[i]
+            c["false_positive_rate"],
+            c["true_positive_rate"],
+            label=f"{name} (AUC {aucs[name]:.2f})",
+            color=PALETTE[i % len(PALETTE)],
+            ls=LINESTYLES[i % len(LINESTYLES)],
+            lw=2.0,
         )
-    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="chance (AUC 0.50)")
-    ax.legend(frameon=False, loc="lower right")
+    ax.plot([0, 1], [0, 1], ls=":", color=_REFERENCE, lw=1.2, label="chance (AUC 0.50)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    _legend(ax, outside=False, loc="lower right")
     return _finish(
         ax, title, "False positive rate (share of buyers flagged)", "True positive rate (share of lapsers caught)"
     )
