@@ -24,6 +24,10 @@ if _WORKERS > 1:
 
     threadpool_limits(limits=max(1, (os.cpu_count() or 1) // _WORKERS))
 
+# Report previews start a browser after every runner batch: off for the tests that only need the
+# reports (tests/test_browser.py turns them on where previews are what it tests).
+os.environ.setdefault("WORKBENCH_PREVIEWS", "0")
+
 DATA = Path(__file__).resolve().parents[1] / "data"
 CDNOW = DATA / "cdnow"
 

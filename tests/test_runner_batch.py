@@ -104,13 +104,20 @@ def test_report_hides_code_and_noise(batch):
     assert "Intro for readers." in page
 
 
-def test_report_header_parameters(batch):
+def test_report_header_and_about_section(batch):
+    """The header has the title and run facts only; parameters (set ones first, defaults folded
+    away), data and software come last, under "About this run"."""
     tmp, _, _ = batch
     page = report(tmp, "good-run")
-    header = page[page.index('<header class="wb-header">') : page.index("</header>")]
-    assert "<code>n</code></td><td>5</td><td>how many things</td>" in header
-    assert '<code>start</code></td><td>2020-01-01 <span class="wb-note">(default)</span>' in header
-    assert "Run 20" in header and "took " in header
+    header = page[page.index('<header class="wb-header" id="top">') : page.index("</header>")]
+    assert "Run 20" in header and "took " in header and "<code>n</code>" not in header
+    about = page[page.index('<h2 id="about">') :]
+    assert '<code>n</code></td><td class="wb-wrap">5</td><td class="wb-wrap">how many things</td>' in about
+    folded = about[about.index("<details") : about.index("</details>")]
+    assert "at their default" in folded or "at its default" in folded
+    assert '<code>start</code></td><td class="wb-wrap">2020-01-01</td>' in folded
+    assert "Python 3." in about and "pandas " in about
+    assert page.rindex('id="about"') > page.rindex("wb-body")  # the last section
 
 
 def test_reports_and_index_are_offline(batch):

@@ -3,13 +3,16 @@
 One *run* = one notebook executed with one set of parameters into ``DIR/NAME/``:
 
 - ``notebook.ipynb``: the executed notebook (kept when it fails);
-- ``report.html``: the report for readers: a header written here (title, parameters, data
-  provenance from ``inputs.json``, run date, duration, failure banner), then the notebook's
-  outputs with all code hidden, rendered offline (no CDN script or stylesheet);
+- ``report.html``: the report for readers: a header written here (title, run date, duration,
+  failure banner, contents), the notebook's outputs with all code hidden (its summary first),
+  then "About this run" (parameters, data provenance from ``inputs.json``, software), rendered
+  offline (no CDN script or stylesheet); ``preview.png``: a screenshot of its top;
 - ``metrics.json`` / ``metric_info.json`` / ``inputs.json`` / ``quarantine/``: written by the
   notebook through :mod:`helpers.reporting` and :mod:`helpers.contracts` (``WORKBENCH_RUN_DIR``
   points there; names in :mod:`helpers.core.runfiles`);
-- ``run.json``: the run state used for incremental re-runs and the index.
+- ``run.json``: the run state used for incremental re-runs and the index, with the figures of
+  the report's last runs (``history``); ``previous.json``: the last successful run's figures,
+  written before the notebook starts so that its summary can show what changed.
 
 A run is written into ``DIR/.NAME.building-XXXX/`` (``WORKBENCH_RUN_DIR`` points there) and
 replaces ``DIR/NAME/`` whole, its state included, only when it has finished; while it is planned
@@ -48,8 +51,13 @@ shared one. A run is skipped when nothing it depends on changed (:mod:`helpers.r
 
 Modules: ``common`` (names, errors), ``config`` (YAML, reports.yaml), ``params`` (parameters),
 ``notebook`` (reading a notebook), ``plan``, ``cache`` (hashes, run keys), ``rundir`` (locks,
-building aside and swapping in), ``execute`` (papermill, kernels, timeouts), ``render`` (nbconvert, offline template), ``preprocess`` (what readers
-see), ``progress``, ``index``, ``batch`` (the process pool and :func:`run_reports`).
+building aside and swapping in), ``execute`` (papermill, kernels, timeouts), ``render`` (nbconvert,
+offline template, "About this run"), ``preprocess`` (what readers see), ``navigation`` (section
+numbers, contents, back-to-top links), ``history`` (each report's last runs, for trends and the
+change since the last success), ``progress``, ``index``, ``batch`` (the process pool and
+:func:`run_reports`), ``browser`` (reports in headless Chromium: previews and page checks) and
+``previews`` (each report's ``preview.png``, made while the runs execute; ``WORKBENCH_PREVIEWS=0``
+turns them off).
 
 Heavy imports (papermill, nbconvert, nbformat, jinja2) are made lazily so that a run that
 skips everything starts and finishes quickly.

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.core.io import write_atomic, write_json_atomic, write_text_atomic
-from helpers.core.runfiles import METRICS_FILE, NOTEBOOK_FILE, REPORT_FILE, RUN_DIR_ENV
+from helpers.core.runfiles import METRICS_FILE, NOTEBOOK_FILE, PREVIOUS_FILE, REPORT_FILE, RUN_DIR_ENV
 from helpers.runner import render, rundir
 from helpers.runner.common import (
     DEFAULT_KERNEL,
@@ -346,6 +346,8 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
     os.close(fd)
     tmp_nb = Path(tmp_name)
     try:
+        if spec.previous:
+            write_json_atomic(build_dir / PREVIOUS_FILE, spec.previous)
         try:
             executed, failure = _execute_notebook(spec, tmp_nb, build_dir, emit)
         except Exception as exc:  # kernel could not start, died, ...

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from html import escape
 from pathlib import Path
 from typing import Any
 
+from markupsafe import Markup
+
+from helpers.core import formats
 from helpers.core.io import read_json, write_text_atomic
-from helpers.core.runfiles import INDEX_FILE, METRIC_INFO_FILE, METRICS_FILE, REPORT_FILE, RUN_FILE
+from helpers.core.runfiles import INDEX_FILE, METRIC_INFO_FILE, METRICS_FILE, PREVIEW_FILE, REPORT_FILE, RUN_FILE
+from helpers.runner import history
 from helpers.runner.common import DEFAULT_KEY_FIGURES, format_date, format_duration, now_iso
 from helpers.runner.render import format_metric, format_value, jinja_env, stylesheet
 
@@ -22,11 +27,15 @@ def load_run_state(output_dir: Path, name: str) -> dict | None:
 
 
 def _key_figures(
-    metrics: Mapping[str, Any], wanted: Sequence[str] | None, info: Mapping[str, Any] | None = None
-) -> list[tuple[str, str]]:
-    """(label, value) of the figures to show: ``wanted`` (reports.yaml ``key_metrics``) or the
-    first few; the label and the value's format come from ``metric_info.json`` where the notebook
-    recorded a declared metric, else the dotted key and a plain number."""
+    metrics: Mapping[str, Any],
+    wanted: Sequence[str] | None,
+    info: Mapping[str, Any] | None = None,
+    runs: list[dict] | None = None,
+) -> list[dict]:
+    """The figures to show: ``wanted`` (reports.yaml ``key_metrics``) or the first few; each
+    with its label and value formatted as its metric is declared (``metric_info.json``; else the
+    dotted key and a plain number), its change since the run before and its trend over the
+    runs in ``runs`` (the run's history, oldest first)."""
     info = info or {}
     if wanted:
         names = [k for k in wanted if k in metrics]
@@ -35,12 +44,39 @@ def _key_figures(
         names = ([k for k in keys if not k.startswith("rows.")] + [k for k in keys if k.startswith("rows.")])[
             :DEFAULT_KEY_FIGURES
         ]
+    runs = runs or []
     out = []
     for k in names:
         meta = info.get(k) if isinstance(info.get(k), dict) else {}
-        label = meta.get("label") or k
-        out.append((label, format_metric(metrics[k], meta.get("kind"), meta.get("unit") or "")))
+        kind, unit = meta.get("kind"), meta.get("unit") or ""
+        points = history.series(runs, k)
+        before = points[-2][1] if len(points) >= 2 and points[-1][1] == metrics[k] else None
+        out.append(
+            {
+                "label": meta.get("label") or k,
+                "value": format_metric(metrics[k], kind, unit),
+                "change": formats.change(metrics[k], before, kind, unit) if before is not None else None,
+                "trend": sparkline([v for _, v in points], meta.get("label") or k) if len(points) >= 2 else None,
+            }
+        )
     return out
+
+
+def sparkline(values: Sequence[float], label: str, width: int = 96, height: int = 22) -> Markup:
+    """A small inline SVG line of a figure over past runs (oldest left), its last value marked."""
+    lo, hi = min(values), max(values)
+    span = (hi - lo) or 1.0
+    step = (width - 4) / max(1, len(values) - 1)
+    pts = [(2 + i * step, height - 3 - (v - lo) / span * (height - 6)) for i, v in enumerate(values)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+    x, y = pts[-1]
+    title = f"{label}: trend over the last {len(values)} successful runs"
+    return Markup(
+        f'<svg class="wb-spark" role="img" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+        f"<title>{escape(title)}</title>"
+        f'<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="currentColor"/></svg>'
+    )
 
 
 def index_entries(output_dir: Path, order: Sequence[str] = ()) -> list[dict]:
@@ -78,9 +114,12 @@ def index_entries(output_dir: Path, order: Sequence[str] = ()) -> list[dict]:
                 "run_date": when,
                 "duration": format_duration(s.get("duration_s")),
                 "params": [(k, format_value(v)) for k, v in (s.get("parameters") or {}).items()],
-                "figures": _key_figures(metrics, s.get("key_metrics"), info if isinstance(info, dict) else None)
+                "figures": _key_figures(
+                    metrics, s.get("key_metrics"), info if isinstance(info, dict) else None, history.history_of(s)
+                )
                 if isinstance(metrics, dict)
                 else [],
+                "preview_href": f"{s['name']}/{PREVIEW_FILE}" if (run_dir / PREVIEW_FILE).is_file() else None,
                 "report_href": f"{s['name']}/{REPORT_FILE}" if (run_dir / REPORT_FILE).exists() else None,
                 "error": err,
             }

@@ -3,11 +3,13 @@ way values are shown to readers. nbconvert and jinja2 are imported on first use.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from helpers.core import formats
 from helpers.core.io import read_json
 from helpers.core.runfiles import INPUTS_FILE
 from helpers.runner.common import (
@@ -59,38 +61,17 @@ def format_value(value: Any) -> str:
 
 
 def format_number(value: Any) -> str:
+    """A count or amount in a header table (thousands separators; see :mod:`helpers.core.formats`)."""
     if isinstance(value, bool) or value is None:
         return format_value(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if value != value:  # NaN
-            return "n/a"
-        if value == int(value) and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if abs(value) >= 1000:
-            return f"{value:,.0f}"
-        return f"{value:.4g}"
-    return str(value)
+    return formats.number(value)
 
 
 def format_metric(value: Any, kind: str | None = None, unit: str = "") -> str:
-    """A key figure as the index shows it, by its declared kind (see helpers.core.registry):
-    ``share`` 0.7867 -> ``78.7 %``, ``pct`` 78.67 -> ``78.7 %``, ``int`` -> ``1,234``,
-    ``money`` -> ``1,234.57``; a unit, when declared, follows the number."""
-    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return format_number(value)
-    if kind == "share":
-        return f"{100 * value:.1f} %"
-    if kind == "pct":
-        return f"{value:.1f} %"
-    if kind == "int":
-        text = f"{round(value):,}"
-    elif kind == "money":
-        text = f"{value:,.2f}"
-    else:
-        text = format_number(value)
-    return f"{text} {unit}" if unit else text
+    """A key figure as cards and the index show it, by its declared kind and unit
+    (:func:`helpers.core.formats.metric`): ``share`` 0.7867 -> ``79 %``, ``int`` -> ``1,234``,
+    ``money`` with unit ``$`` -> ``$1,235``."""
+    return formats.metric(value, kind, unit)
 
 
 def report_header(
@@ -101,43 +82,92 @@ def report_header(
     duration: float,
     run_dir: Path | None = None,
 ) -> dict:
-    params = []
+    """What the page's header (title, run facts, failure banner) and its closing "About this
+    run" section show: parameters set for the run first, the defaults apart; the inputs read,
+    from ``inputs.json``; the files written beside the report; software versions."""
+    folder = run_dir or spec.run_dir
+    changed, defaults = [], []
     for p in spec.declared:
         is_set = p.name in spec.parameters
         value = spec.parameters[p.name] if is_set else (p.default if p.literal and not p.required else p.default_source)
-        params.append({"name": p.name, "value": format_value(value), "help": p.help, "set": is_set})
-    inputs = []
-    recorded = read_json((run_dir or spec.run_dir) / INPUTS_FILE)
-    if isinstance(recorded, dict):
-        for name, entry in recorded.items():
-            if not isinstance(entry, dict):
-                continue
-            sha = str(entry.get("sha256") or "")
-            inputs.append(
-                {
-                    "name": name,
-                    "file": entry.get("file") or Path(str(entry.get("path", ""))).name,
-                    "rows_read": format_number(entry.get("rows_read")) if entry.get("rows_read") is not None else "",
-                    "rows_accepted": format_number(entry.get("rows_accepted"))
-                    if entry.get("rows_accepted") is not None
-                    else "",
-                    "rows_quarantined": format_number(entry.get("rows_quarantined"))
-                    if entry.get("rows_quarantined") is not None
-                    else "",
-                    "sha256": sha,
-                    "sha_short": sha[:12],
-                }
-            )
+        (changed if is_set else defaults).append({"name": p.name, "value": format_value(value), "help": p.help})
     return {
         "title": spec.title,
         "notebook": spec.notebook.name,
         "status": status,
         "run_date": format_date(started_at),
         "duration": format_duration(duration),
-        "parameters": params,
-        "inputs": inputs,
+        "changed": changed,
+        "defaults": defaults,
+        "inputs": recorded_inputs(folder),
+        "files": files_beside(folder),
+        "software": software_versions(),
         "error": dict(failure) if failure else None,
     }
+
+
+def recorded_inputs(folder: Path) -> list[dict]:
+    """The inputs a run read (``inputs.json``), as the About section lists them."""
+    recorded = read_json(folder / INPUTS_FILE)
+    inputs = []
+    if not isinstance(recorded, dict):
+        return inputs
+    for name, entry in recorded.items():
+        if not isinstance(entry, dict):
+            continue
+        sha = str(entry.get("sha256") or "")
+
+        def count(key: str, entry: dict = entry) -> str:
+            return format_number(entry[key]) if entry.get(key) is not None else ""
+
+        inputs.append(
+            {
+                "name": name,
+                "file": entry.get("file") or Path(str(entry.get("path", ""))).name,
+                "path": str(entry.get("path") or ""),
+                "rows_read": count("rows_read"),
+                "rows_accepted": count("rows_accepted"),
+                "rows_quarantined": count("rows_quarantined"),
+                "read_at": format_date(entry.get("read_at")) if entry.get("read_at") else "",
+                "sha256": sha,
+                "sha_short": sha[:12],
+            }
+        )
+    return inputs
+
+
+#: Files of a run folder that are the runner's own, not exports for readers.
+_RUNNER_FILES = {"report.html", "notebook.ipynb", "metrics.json", "metric_info.json", "inputs.json", "run.json"}
+
+
+def files_beside(folder: Path) -> list[str]:
+    """CSV exports a notebook wrote into its run folder (paths relative to the report)."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p.relative_to(folder).as_posix()
+        for p in folder.rglob("*.csv")
+        if p.is_file() and p.name not in _RUNNER_FILES and not p.name.startswith(".")
+    )
+
+
+#: Packages whose versions a report names (those that shape its numbers and its page).
+SOFTWARE = ("pandas", "numpy", "scipy", "statsmodels", "scikit-learn", "duckdb", "ibis-framework", "matplotlib")
+
+
+@functools.cache
+def software_versions() -> tuple[tuple[str, str], ...]:
+    """(name, version) of Python, the workbench and the packages in :data:`SOFTWARE`."""
+    import platform
+    from importlib import metadata
+
+    out = [("Python", platform.python_version())]
+    for name in ("customer-analytics-workbench", *SOFTWARE):
+        try:
+            out.append((name.replace("customer-analytics-", ""), metadata.version(name)))
+        except metadata.PackageNotFoundError:
+            continue
+    return tuple(out)
 
 
 def prepare_for_report(nb, failure: Mapping[str, Any] | None = None):
@@ -173,12 +203,16 @@ def html_exporter():
 
 
 def render_report(nb, header: Mapping[str, Any], failure: Mapping[str, Any] | None, notebooks_dir: Path) -> str:
-    """The report page: the runner's header, then the notebook's visible outputs."""
+    """The report page: the runner's header, the notebook's visible outputs, the "About this
+    run" section; then section numbers and contents (:mod:`helpers.runner.navigation`)."""
     lean_imports()
     import nbconvert
     import nbformat
 
+    from helpers.runner.navigation import add_navigation
+
     header_html = jinja_env().get_template("header.html.j2").render(**header)
+    about_html = jinja_env().get_template("about.html.j2").render(**header)
     if nb is None:
         nb = nbformat.v4.new_notebook()
     body = prepare_for_report(nb, failure)
@@ -188,11 +222,12 @@ def render_report(nb, header: Mapping[str, Any], failure: Mapping[str, Any] | No
             "title": header["title"],
             "css": stylesheet(),
             "header_html": header_html,
+            "about_html": about_html,
             "nbconvert_version": nbconvert.__version__,
         },
     }
     page, _ = html_exporter().from_notebook_node(body, resources=resources)
-    return page
+    return add_navigation(page)
 
 
 _EXTERNAL = re.compile(

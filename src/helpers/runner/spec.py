@@ -26,6 +26,7 @@ class RunSpec:
     resolved_kernel: str | None = None
     reason: str = ""  # why it runs (first run, parameters changed, ...)
     kernel_env: dict[str, str] = field(default_factory=dict)  # added to the kernel's environment
+    previous: dict[str, Any] | None = None  # the last successful run's figures (runner.history.last_success)
 
     @property
     def run_dir(self) -> Path:
