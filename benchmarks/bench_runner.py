@@ -15,6 +15,9 @@ What it measures (everything in a temporary folder, trivial notebooks of 3 cells
 Best-of-N: the machine is shared (2 cores), and other people's jobs only ever add time; the
 minimum is the figure that does not depend on them.
 
+Previews are off (``WORKBENCH_PREVIEWS=0``) in every measure: this measures the runner; what the
+reports' previews add is measured by ``bench_previews.py``.
+
 Requirements (exit code 1 if missed): overhead per notebook < 3 s (both the cold single run
 and the per-notebook average), no-op incremental run < 2 s.
 """
@@ -28,6 +31,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from helpers.runner.browser import PREVIEWS_ENV  # set to 0: bench_previews.py measures previews
 
 MAX_OVERHEAD = 3.0
 MAX_NOOP = 2.0
@@ -61,7 +66,7 @@ def workbench(tmp: Path, *args: str) -> tuple[float, subprocess.CompletedProcess
         str(tmp / "reports"),
     ]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp, env={**os.environ, PREVIEWS_ENV: "0"})
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         print(proc.stdout, proc.stderr, file=sys.stderr)

@@ -15,12 +15,14 @@ HERE = Path(__file__).resolve().parent
 
 FULL = [
     ["bench_runner.py"],
+    ["bench_previews.py"],
     ["bench_contracts.py"],
     ["bench_clv_summary.py"],
     ["bench_clv_fit.py"],
 ]
 QUICK = [
     ["bench_runner.py"],
+    ["bench_previews.py", "--notebooks", "2", "--repeats", "1"],
     ["bench_contracts.py", "--rows", "200000", "--customers", "20000", "--defects", "10"],
     ["bench_clv_summary.py", "--rows", "200000", "--customers", "20000"],
     ["bench_clv_fit.py", "--customers", "20000"],

@@ -358,3 +358,51 @@ def test_an_os_error_while_running_is_a_one_line_error(project, capsys, monkeypa
     monkeypatch.setattr(runner, "run_reports", full)
     assert cli.main(["run", "echo", *dirs(project)]) == 2
     assert capsys.readouterr().err == "workbench: error: No space left on device: /somewhere/report.html.\n"
+
+
+def _browser_missing() -> str | None:
+    from helpers.runner import browser
+
+    return browser.missing()
+
+
+def _pages(folder: Path, pages: dict[str, str]) -> None:
+    for name, body in pages.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>t</title></head><body>{body}</body></html>'
+        )
+
+
+@pytest.mark.skipif(bool(_browser_missing()), reason=f"needs Chromium and Playwright: {_browser_missing()}")
+def test_check_reports_lists_each_pages_problems(tmp_path, capsys):
+    good = '<h1 id="top">Fine</h1><a href="#top">top</a>'
+    _pages(
+        tmp_path,
+        {
+            "index.html": '<a href="good/report.html">good</a> <a href="bad/report.html">bad</a>',
+            "good/report.html": good,
+            "bad/report.html": '<h1>Bad</h1><a href="#nowhere">Contents entry</a>',
+            ".bad.building-x/report.html": '<a href="#hidden">not checked</a>',
+            "_lab/report.html": '<a href="#lab">not checked</a>',
+        },
+    )
+    assert cli.main(["check-reports", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out == (
+        "bad/report.html:\n"
+        '  - in-page link "#nowhere" ("Contents entry") has no element with id "nowhere"\n'
+        "3 pages checked: 1 with problems\n"
+    ), out
+    _pages(tmp_path, {"bad/report.html": good})
+    assert cli.main(["check-reports", str(tmp_path)]) == 0
+    assert capsys.readouterr().out == "3 pages checked: no problems\n"
+
+
+def test_check_reports_without_a_browser_says_how_to_install_it(tmp_path, capsys, monkeypatch):
+    _pages(tmp_path, {"index.html": "<p>index</p>"})
+    monkeypatch.setenv("WORKBENCH_CHROMIUM", str(tmp_path / "no-chromium"))
+    assert cli.main(["check-reports", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("workbench: error: ") and "install" in err, err

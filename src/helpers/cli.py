@@ -5,6 +5,7 @@
     workbench validate FILE --kind KIND [--map contract_col=file_col ...]
     workbench synth --kind KIND --rows N --seed S --out FILE
     workbench index
+    workbench check-reports [DIR]
 
 Exit codes: 0 success, 1 a run failed / a file broke its contract, 2 a usage or setup problem
 found before anything ran. Only the standard library is imported at start; each subcommand
@@ -103,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     idx = sub.add_parser("index", help="rewrite DIR/index.html from the runs found in DIR")
     _add_dirs(idx)
+
+    chk = sub.add_parser(
+        "check-reports",
+        help="check the reports in a browser",
+        description=(
+            "Open DIR/index.html and every DIR/NAME/report.html in headless Chromium, network off, and "
+            "list what is wrong with each: console or script errors, images that do not decode, links "
+            "without a target, content wider than the page, network requests. Exit code 1 if any."
+        ),
+    )
+    chk.add_argument(
+        "dir", nargs="?", type=Path, metavar="DIR", help="folder of reports (default: reports/ in the project root)"
+    )
 
     val = sub.add_parser(
         "validate",
@@ -236,6 +250,29 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_reports(args: argparse.Namespace) -> int:
+    from helpers import runner
+    from helpers.runner import browser
+
+    reason = browser.missing()
+    if reason:
+        raise runner.WorkbenchError(reason)
+    folder = args.dir.resolve() if args.dir else runner.find_project_root() / "reports"
+    pages = [folder / "index.html"] if (folder / "index.html").is_file() else []
+    pages += sorted(p for p in folder.glob("*/report.html") if not p.parent.name.startswith((".", "_")))
+    if not pages:
+        raise runner.WorkbenchError(f"No reports in {folder}: no index.html, no NAME/report.html.")
+    try:
+        found = browser.check_pages(pages)
+    except browser.BrowserUnavailable as exc:
+        raise runner.WorkbenchError(str(exc)) from None
+    bad = {page: problems for page, problems in found.items() if problems}
+    for page, problems in bad.items():
+        print(f"{page.relative_to(folder)}:" + "".join(f"\n  - {p}" for p in problems))
+    print(f"{len(pages)} pages checked: " + (f"{len(bad)} with problems" if bad else "no problems"))
+    return 1 if bad else 0
+
+
 def _options(items: Sequence[str]) -> dict:
     from helpers import runner
 
@@ -341,7 +378,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "index": cmd_index, "validate": cmd_validate, "synth": cmd_synth}
+COMMANDS = {
+    "run": cmd_run,
+    "list": cmd_list,
+    "index": cmd_index,
+    "check-reports": cmd_check_reports,
+    "validate": cmd_validate,
+    "synth": cmd_synth,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -16,9 +16,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from helpers.core.io import write_json_atomic
-from helpers.core.runfiles import NOTEBOOK_FILE, REPORT_FILE, RUN_FILE
-from helpers.runner import rundir
+from helpers.core.io import read_json, write_json_atomic
+from helpers.core.runfiles import METRICS_FILE, NOTEBOOK_FILE, REPORT_FILE, RUN_FILE
+from helpers.runner import history, rundir
 from helpers.runner.cache import (
     FileHasher,
     describe_change,
@@ -60,7 +60,11 @@ def _worker_run(spec: RunSpec) -> RunResult:
 
 
 def _run_parallel(
-    specs: Sequence[RunSpec], jobs: int, progress: Progress, on_done: Callable[[RunSpec, RunResult], None]
+    specs: Sequence[RunSpec],
+    jobs: int,
+    progress: Progress,
+    on_done: Callable[[RunSpec, RunResult], None],
+    started: Callable[[], None] = lambda: None,
 ) -> None:
     import multiprocessing as mp
     import queue as queue_mod
@@ -88,6 +92,7 @@ def _run_parallel(
 
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init, initargs=(events,)) as pool:
         futures = {pool.submit(_worker_run, spec): spec for spec in specs}
+        started()  # the workers are forked (at the first submit): threads may start now
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
@@ -160,7 +165,11 @@ def run_reports(options: RunOptions, progress: Progress | None = None, cwd: Path
 
 
 def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], progress: Progress, t_start: float) -> int:
+    from helpers.core.runfiles import PREVIEW_FILE
+    from helpers.runner.previews import PreviewWorker, runner_previews
+
     output_dir = project.output_dir
+    previews = PreviewWorker()  # previews made while the runs execute (never fail a run)
     hasher = FileHasher(output_dir / CACHE_FILE)
     infos = {s.notebook: read_notebook_info(s.notebook) for s in specs}
     code_hashes: dict[tuple[str, ...], str] = {}
@@ -191,6 +200,7 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
             progress.done(result)
         else:
             to_run.append(spec)
+            spec.previous = history.last_success(history.history_of(state, spec.run_dir))
             spec_reason = (
                 "forced"
                 if options.force
@@ -229,10 +239,15 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
             "key_metrics": spec.key_metrics,
             "error": {k: v for k, v in result.error.items() if k != "cell_index"} if result.error else None,
             "warnings": result.warnings,
+            "history": history.extended(
+                history.history_of(previous[spec.name], spec.run_dir),
+                history.entry(result.started_at, result.status, read_json(build / METRICS_FILE) if build else None),
+            ),
         }
         if build is not None:  # the run's files and its state replace the previous run together
             write_json_atomic(build / RUN_FILE, state)
             rundir.commit(build, spec.run_dir)
+            previews.submit(spec.run_dir / REPORT_FILE)
         else:  # the worker died: no files, but the run is recorded as failed (never skipped)
             rundir.recover(output_dir, spec.name)
             write_json_atomic(run_state_path(output_dir, spec.name), state)
@@ -247,15 +262,30 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
                 spec.resolved_kernel = resolve_kernel(spec.kernel, infos[spec.notebook].kernel_name)
                 spec.kernel_env = dict(threads)
             if jobs == 1:
+                previews.start()
                 for spec in to_run:
                     on_done(spec, execute_run(spec, progress.event))
             else:
-                _run_parallel(to_run, jobs, progress, on_done)
+                _run_parallel(to_run, jobs, progress, on_done, started=previews.start)
+    except KeyboardInterrupt:
+        previews.cancel()  # not waited for: reports left without a preview get one on the next run
+        raise
     finally:
         progress.finish()
         hasher.save()
         order = [r.name for r in project.runs] + [s.name for s in specs]
-        index = write_index(output_dir, order)
+        try:  # previews of the reports written now, and of any report still without one: waited for
+            runner_previews(
+                [
+                    s.run_dir / REPORT_FILE
+                    for s in specs
+                    if results[s.name].status in ("ok", "failed") or not (s.run_dir / PREVIEW_FILE).exists()
+                ],
+                progress.line,
+                previews,
+            )
+        finally:
+            index = write_index(output_dir, order)
 
     final = [results[s.name] for s in specs]
     counts = {k: sum(r.status == k for r in final) for k in ("ok", "failed", "skipped")}
