@@ -63,6 +63,17 @@ def test_value_summary_names_revenue_or_margin():
     rest = dict(top_share_value=0.787, at_risk=282, threshold=0.3, value_at_risk=15976.9)
     assert "**68,813** in revenue" in narrative.value_summary(margin=1.0, **args, **rest)
     assert "in margin (30% of spend)" in narrative.value_summary(margin=0.3, **args, **rest)
+    dollars = narrative.value_summary(margin=1.0, **args, **rest, currency="$")
+    assert "**\\$68,813**" in dollars and "put \\$15,977 at risk" in dollars  # "$" escaped: never mathematics
+    assert "put 15,977 EUR at risk" in narrative.value_summary(margin=1.0, **args, **rest, currency="EUR")
+
+
+def test_customer_export_sentence_says_where_the_rows_are_and_how_to_show_them():
+    hidden = narrative.customer_exports(2357, 282, shown=False)
+    assert "(2,357 rows) is in `customers.csv`" in hidden and "282 customers at risk are in `at_risk.csv`" in hidden
+    assert "only in aggregate" in hidden and "`include_customer_detail: true`" in hidden
+    shown = narrative.customer_exports(2357, 282, shown=True)
+    assert "first rows of each" in shown and "aggregate" not in shown
 
 
 def test_spend_penalty_is_stated_only_when_used():

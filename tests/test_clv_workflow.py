@@ -213,10 +213,51 @@ def test_notebook_fit_cell_does_not_depend_on_display_parameters():
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
     fit_cell = next(c for c in code if ".fit(tx.table)" in c)
     assert "churn_threshold" not in fit_cell and "tier_shares" not in fit_cell
-    assert any("clv.present(churn_threshold=churn_threshold, tier_shares=tier_shares)" in c for c in code)
+    assert any("clv.present(churn_threshold=churn_threshold, tier_shares=tier_shares" in c for c in code)
 
 
 def test_cdnow_exact_duplicate_rows_are_counted_and_kept_by_default(view):
     m = view.metrics()
     assert m["transactions.duplicate_rows"] == 21 and m["transactions.duplicates_dropped"] == 0
     assert view.findings()["duplicates"].startswith("**Warning:** **21** of the 6,919 transaction rows")
+
+
+def test_summary_cards_and_findings_come_from_the_run(view):
+    figures = view.summary_figures("transactions")
+    assert list(figures)[:4] == ["customers", "clv.total", "clv.top_tier_share", "churn.at_risk_customers"]
+    assert figures["clv.total"] == "Predicted value, next 12 months"
+    assert figures["clv.top_tier_share"] == "Share of value in the top 20 % of customers"
+    assert "rows.transactions.quarantined_share" in figures
+    assert set(figures) - {"rows.transactions.quarantined_share"} <= set(view.metrics())
+    findings = view.summary_findings()
+    f = view.findings()
+    assert findings == [f["duplicates"], f["value"], f["holdout"]]  # CDNOW: 21 duplicate rows come first
+
+
+def test_at_risk_by_tier_counts_without_naming_anyone(view):
+    table = view.at_risk_by_tier()
+    assert list(table.columns) == ["value_tier", "customers", "at_risk", "at_risk_pct", "value_at_risk", "mean_p_alive"]
+    assert "customer_id" not in table.columns
+    assert table["customers"].sum() == len(view.customers_) and table["at_risk"].sum() == len(view.at_risk_)
+    assert table["value_at_risk"].sum() == pytest.approx(view.at_risk_["value_at_risk"].sum())
+    row = table.iloc[0]
+    assert row["at_risk_pct"] == pytest.approx(100 * row["at_risk"] / row["customers"])
+
+
+def test_at_risk_by_tier_hand_computed():
+    from helpers.clv import churn
+
+    customers = pd.DataFrame({"value_tier": pd.Categorical(["top", "top", "rest", "rest", "rest"], ["top", "rest"]),
+                              "p_alive": [0.9, 0.2, 0.1, 0.25, 0.8], "clv": [10.0, 4.0, 1.0, 2.0, 3.0]})  # fmt: skip
+    risky = churn.at_risk(customers, 0.3)
+    table = churn.at_risk_by_tier(customers, risky).set_index("value_tier")
+    assert table.loc["top", "at_risk"] == 1 and table.loc["rest", "at_risk"] == 2
+    assert table.loc["top", "at_risk_pct"] == 50.0 and table.loc["rest", "mean_p_alive"] == pytest.approx(0.175)
+    # value at risk = clv / p * (1 - p): 4 / 0.2 * 0.8 = 16 for the top tier; 1/0.1*0.9 + 2/0.25*0.75 = 15 for the rest
+    assert table.loc["top", "value_at_risk"] == pytest.approx(16.0) and table.loc[
+        "rest", "value_at_risk"
+    ] == pytest.approx(15.0)
+
+
+def test_scale_parameters_are_recorded_in_the_runs_time_unit(view):
+    assert view.metric_units() == {"bgnbd.alpha": "weeks", "pareto_nbd.alpha": "weeks", "pareto_nbd.beta": "weeks"}

@@ -31,6 +31,20 @@ def at_risk(
     return out
 
 
+def at_risk_by_tier(customers: pd.DataFrame, at_risk_rows: pd.DataFrame, tier_col: str = "value_tier") -> pd.DataFrame:
+    """Customers at risk per value tier, without naming anyone: customers in the tier, how
+    many are at risk (count and % of the tier), their value at risk and their mean P(alive)."""
+    size = customers.groupby(tier_col, observed=True).size().rename("customers")
+    risk = at_risk_rows.groupby(tier_col, observed=True).agg(
+        at_risk=("p_alive", "size"), value_at_risk=("value_at_risk", "sum"), mean_p_alive=("p_alive", "mean")
+    )
+    out = size.to_frame().join(risk)
+    out["at_risk"] = out["at_risk"].fillna(0).astype(int)
+    out["value_at_risk"] = out["value_at_risk"].fillna(0.0)
+    out.insert(2, "at_risk_pct", 100 * out["at_risk"] / out["customers"])
+    return out.reset_index()
+
+
 CHURN_FEATURES = ("frequency", "recency", "T", "monetary", "spend_calibration", "weeks_since_last", "recency_ratio")
 
 

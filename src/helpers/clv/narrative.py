@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from helpers.core import formats
+from helpers.reporting.text import esc
+
 #: Two ROC AUCs closer than this are "about as good" (differences of 0.02 are within the noise of a
 #: few thousand customers).
 AUC_TIE = 0.02
@@ -151,15 +154,18 @@ def value_summary(
     at_risk: int,
     threshold: float,
     value_at_risk: float,
+    currency: str = "",
 ) -> str:
-    """The headline paragraph: value, its concentration and the value at risk."""
+    """The headline paragraph: value, its concentration and the value at risk (amounts in
+    ``currency``, e.g. ``"$"`` or ``"EUR"``; escaped, so a ``$`` never starts mathematics)."""
     measure = "revenue" if margin == 1 else f"margin ({margin:.0%} of spend)"
+    total_text = esc(formats.currency_amount(round(total), currency))
+    risk_text = esc(formats.currency_amount(round(value_at_risk), currency))
     return (
-        f"Over the next {horizon_months} months the {customers:,} customers are expected to bring **{total:,.0f}** "
+        f"Over the next {horizon_months} months the {customers:,} customers are expected to bring **{total_text}** "
         f"in {measure}, discounted at {discount_rate:.0%} a year. The top {top_share_customers:.0%} of customers "
         f"hold **{top_share_value:.0%}** of that value. **{at_risk:,}** customers have a probability of still "
-        f"being active below {threshold:g}; together they put {value_at_risk:,.0f} at risk. The export "
-        "`customers.csv` beside this report has every customer's P(alive), expected purchases and CLV for CRM tools."
+        f"being active below {threshold:g}; together they put {risk_text} at risk."
     )
 
 
@@ -179,4 +185,19 @@ def duplicate_rows(duplicates: int, rows: int, dropped: bool) -> str:
     return (
         f"**Warning:** {what}. They were kept and count as further purchases, which inflates purchase "
         "counts, spend and CLV if they are export errors; run with `drop_duplicates` set to drop them."
+    )
+
+
+def customer_exports(customers: int, at_risk: int, shown: bool) -> str:
+    """Where the customer-level results are (the CSV exports beside the report) and whether this
+    report lists customers (``include_customer_detail``)."""
+    where = (
+        f"Every customer's P(alive), expected purchases and CLV ({customers:,} rows) is in `customers.csv`, and "
+        f"the {at_risk:,} customers at risk are in `at_risk.csv`, beside this report for CRM use"
+    )
+    if shown:
+        return where + "; the tables here show the first rows of each."
+    return (
+        where + ". This report shows customers only in aggregate: run it with `include_customer_detail: true` "
+        "to list them."
     )

@@ -50,22 +50,15 @@ from helpers.clv.models import (
 )
 from helpers.clv.models.base import NoRepeatPurchasesError
 from helpers.clv.value import customer_lifetime_value, gamma_gamma_independence, tier_table, value_tiers
-from helpers.core.units import days_per_unit
+from helpers.core.units import days_per_unit, unit_name
 from helpers.quality.duplicates import exact_duplicates
 
 __all__ = ["CUSTOMER_COLUMNS", "MODEL_LABELS", "CLVAnalysis", "CLVPresentation"]
 
-CUSTOMER_COLUMNS = [
-    "customer_id",
-    "frequency",
-    "recency",
-    "T",
-    "monetary",
-    "p_alive",
-    "expected_purchases",
-    "clv",
-    "value_tier",
-]
+_SCORE_COLUMNS = ["customer_id", "frequency", "recency", "T", "monetary", "p_alive"]
+#: The columns of ``customers.csv`` (every customer) and ``at_risk.csv`` (those at risk), for CRM tools.
+CUSTOMER_COLUMNS = [*_SCORE_COLUMNS, "expected_purchases", "clv", "value_tier"]
+AT_RISK_COLUMNS = [*_SCORE_COLUMNS, "value_if_active", "value_at_risk"]
 
 
 def _fit_spend(summary: pd.DataFrame) -> GammaGammaModel:
@@ -226,11 +219,14 @@ class CLVAnalysis:
         return out  # in summary order: value tiers break ties in CLV by it
 
     # ------------------------------------------------------------------------------------
-    def present(self, churn_threshold: float = 0.3, tier_shares: Sequence[float] = (0.2, 0.3)) -> CLVPresentation:
-        """Value tiers, at-risk list, metrics and sentences for the given display settings (no refit)."""
+    def present(
+        self, churn_threshold: float = 0.3, tier_shares: Sequence[float] = (0.2, 0.3), currency: str = ""
+    ) -> CLVPresentation:
+        """Value tiers, at-risk list, metrics and sentences for the given display settings (no
+        refit); ``currency`` is how the sentences write amounts (``"$"``, ``"EUR"``)."""
         if not hasattr(self, "scores_"):
             raise RuntimeError("CLVAnalysis is not fitted yet: call .fit(table) first")
-        return CLVPresentation(self, churn_threshold=churn_threshold, tier_shares=tier_shares)
+        return CLVPresentation(self, churn_threshold=churn_threshold, tier_shares=tier_shares, currency=currency)
 
     def fallback_reason(self) -> str:
         """Why the customers are not scored with the requested model as is ("" when they are)."""
@@ -257,10 +253,11 @@ class CLVAnalysis:
 class CLVPresentation:
     """What the report shows for one choice of display settings; made by :meth:`CLVAnalysis.present`."""
 
-    def __init__(self, analysis: CLVAnalysis, churn_threshold: float = 0.3, tier_shares=(0.2, 0.3)):
+    def __init__(self, analysis: CLVAnalysis, churn_threshold: float = 0.3, tier_shares=(0.2, 0.3), currency: str = ""):
         if not 0 < churn_threshold < 1:
             raise ValueError("churn_threshold must be between 0 and 1")
         self.analysis = analysis
+        self.currency = currency
         self.churn_threshold = churn_threshold
         self.tier_shares = tuple(tier_shares)
         scores = analysis.scores_
@@ -274,6 +271,14 @@ class CLVPresentation:
 
     def tiers(self) -> pd.DataFrame:
         return tier_table(self.customers_)
+
+    def at_risk_by_tier(self) -> pd.DataFrame:
+        """The at-risk customers counted per value tier (no customer named)."""
+        return churn.at_risk_by_tier(self.customers_, self.at_risk_)
+
+    def at_risk_table(self) -> pd.DataFrame:
+        """The at-risk customers, riskiest value first, for the CRM export (``at_risk.csv``)."""
+        return self.at_risk_[AT_RISK_COLUMNS]
 
     def top_tier_share(self) -> float:
         t = self.tiers()
@@ -328,6 +333,30 @@ class CLVPresentation:
             out["churn.expected_purchases_auc"] = a.expected_purchases_auc_
         return out
 
+    def metric_units(self) -> dict[str, str]:
+        """Units of the figures that depend on ``time_unit``: the scale parameters, in its unit."""
+        unit = unit_name(self.analysis.time_unit)
+        return {f"{m}.{p}": unit for m, p in (("bgnbd", "alpha"), ("pareto_nbd", "alpha"), ("pareto_nbd", "beta"))}
+
+    def summary_figures(self, input_name: str = "transactions") -> dict[str, str]:
+        """The report's summary cards: recorded metric key -> card label (with this run's
+        horizon, tier share and threshold in the words)."""
+        return {
+            "customers": "Customers",
+            "clv.total": f"Predicted value, next {self.analysis.horizon_months} months",
+            "clv.top_tier_share": f"Share of value in the top {100 * self.tier_shares[0]:.0f} % of customers",
+            "churn.at_risk_customers": f"Customers at risk (P(alive) below {self.churn_threshold:g})",
+            "churn.value_at_risk": "Value at risk",
+            f"rows.{input_name}.quarantined_share": "Rows set aside",
+        }
+
+    def summary_findings(self) -> list[str]:
+        """The report's three findings, most important first: a warning about duplicated rows
+        when there is one, the value summary, the holdout check, the churn ranking (the checks
+        that do not apply, e.g. without a holdout, are left out)."""
+        f = self.findings()
+        return [s for s in (f["duplicates"], f["model_used"], f["value"], f["holdout"], f["churn"]) if s][:3]
+
     def headline(self) -> dict[str, str]:
         total = self.customers_["clv"].sum()
         return {
@@ -355,6 +384,7 @@ class CLVPresentation:
                 m["churn.at_risk_customers"],
                 self.churn_threshold,
                 m["churn.value_at_risk"],
+                currency=self.currency,
             ),
             "model_used": a.fallback_reason(),
             "model_comparison": narrative.best_by_aic(list(a.comparison_["model"]), list(a.comparison_["aic"])),

@@ -191,3 +191,50 @@ class Profile:
         if self.duplicates:
             text += f" {self.duplicates:,} accepted rows repeat an earlier row exactly: check whether they are true repeats."
         return text
+
+    def summary_figures(self) -> dict[str, str]:
+        """The report's summary cards: recorded metric key -> card label."""
+        name = self.loaded.name
+        out = {
+            f"rows.{name}.read": "Rows read",
+            f"rows.{name}.accepted": "Rows accepted",
+            f"rows.{name}.quarantined_share": "Share of rows set aside",
+            "duplicate_rows": "Exact duplicate rows",
+            "max_missing_pct": "Most missing in one column",
+        }
+        if self.date_range():
+            out.update({"date_min": "First date", "date_max": "Last date"})
+        return out
+
+    def missing_sentence(self) -> str:
+        """Which column misses most values, or that none misses any (Markdown; names escaped)."""
+        cols = self.columns
+        if not len(cols) or not cols["missing"].any():
+            return f"No value is missing in any of the {len(cols):,} columns of the accepted rows."
+        worst = cols.sort_values("missing_pct", ascending=False).iloc[0]
+        return (
+            f"**{esc(worst['column'])}** misses the most values: {int(worst['missing']):,} of "
+            f"{int(worst['non_missing'] + worst['missing']):,} accepted rows ({worst['missing_pct']:.1f} %)."
+        )
+
+    def coverage_sentence(self) -> str:
+        """How the first date column covers its months: the span, and any month with no rows
+        (usually a missing extract). Empty without a date column or accepted rows."""
+        if not self.date_columns or self.date_columns[0] not in self.monthly:
+            return ""
+        col = self.date_columns[0]
+        monthly = self.monthly[col]
+        if monthly.empty:
+            return ""
+        months = pd.period_range(monthly["month"].min(), monthly["month"].max(), freq="M")
+        present = set(monthly["month"].dt.to_period("M"))
+        gaps = [m for m in months if m not in present]
+        span = f"The dates in **{esc(col)}** cover {len(months):,} calendar month{'s' if len(months) != 1 else ''}"
+        if not gaps:
+            return span + ", each with rows."
+        shown = ", ".join(str(m) for m in gaps[:4]) + (" ..." if len(gaps) > 4 else "")
+        return f"{span}; {len(gaps):,} of them have no rows at all ({shown}): check for a missing extract."
+
+    def summary_findings(self) -> list[str]:
+        """The report's findings: what was set aside, missing values, date coverage."""
+        return [s for s in (self.quality_sentence(), self.missing_sentence(), self.coverage_sentence()) if s]
