@@ -133,3 +133,54 @@ def test_clv_on_data_no_model_can_use_stops_with_a_sentence_about_the_data(tmp_p
     report = (tmp_path / "out" / "one" / "report.html").read_text()
     assert "belong to 1 customer_id value" in report and "problem with the data" in report
     assert "Hessian" not in report and "ModelFitError" not in report
+
+
+@pytest.mark.slow
+def test_every_report_opens_with_its_summary_and_closes_with_about_this_run(reports):
+    from helpers.runner.navigation import section_ids
+
+    out, _ = reports
+    for run in RUNS:
+        html = (out / run["name"] / "report.html").read_text()
+        ids = section_ids(html)
+        assert ids[0] == "summary" and ids[-1] == "about", (run["name"], ids)
+        body = html[html.index("</header>") :]
+        first_chart_or_table = min(i for i in (body.find("<img"), body.find("<table")) if i >= 0)
+        assert body.index('id="summary"') < first_chart_or_table, run["name"]
+        labels = re.findall(r'<div class="wb-card-label">([^<]*)</div>', html)
+        assert labels and not [x for x in labels if re.fullmatch(r"[\w]+(\.[\w]+)+", x)], (run["name"], labels)
+    index = (out / "index.html").read_text()
+    labels = re.findall(r'<div class="wb-card-label">([^<]*)</div>', index)
+    assert labels and not [x for x in labels if "." in x and " " not in x], labels  # labels, never dotted keys
+
+
+@pytest.mark.slow
+def test_stakeholder_reports_show_customers_only_in_aggregate(reports):
+    out, _ = reports
+    for run in RUNS:
+        html = (out / run["name"] / "report.html").read_text()
+        assert ">customer id</th>" not in html, run["name"]
+    clv = (out / "clv-cdnow" / "report.html").read_text()
+    assert "only in aggregate" in clv and "customers at risk</th>" in clv
+    assert '<a href="customers.csv">customers.csv</a>' in clv  # listed under "About this run"
+    assert (out / "clv-cdnow" / "customers.csv").exists() and (out / "clv-cdnow" / "at_risk.csv").exists()
+    messy = (out / "data-quality-messy-export" / "report.html").read_text()
+    raw = pd.read_csv(out / "data-quality-messy-export" / "quarantine" / "input_file.csv", dtype=str)
+    assert not [v for v in raw["raw_line"].dropna() if v in messy]  # the set-aside rows stay in their CSV
+    assert "include_customer_detail: true" in messy
+
+
+@pytest.mark.slow
+def test_customer_detail_on_request_lists_customers_and_links_the_exports(tmp_path):
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "clv-cdnow", "-p", "include_customer_detail=true",
+         "--name", "clv-detail", "--output-dir", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "WORKBENCH_PREVIEWS": "0"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = (out / "clv-detail" / "report.html").read_text()
+    assert html.count(">customer id</th>") == 2  # the value ranking and the at-risk list
+    assert "Showing the first 15 of 2,357 rows" in html and '<a href="customers.csv">customers.csv</a>' in html
+    at_risk = pd.read_csv(out / "clv-detail" / "at_risk.csv", dtype={"customer_id": str})
+    assert f'<td class="text">{at_risk["customer_id"].iloc[0]}</td>' in html  # the riskiest customer is named
