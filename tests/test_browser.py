@@ -386,7 +386,7 @@ def test_the_runner_wrote_a_preview_of_every_report(real_reports):
 def test_every_report_and_the_index_pass_the_browser_checks(real_reports, browser):
     out, _, _, runs = real_reports
     pages = [out / r["name"] / "report.html" for r in runs] + [out / "index.html"]
-    found = {p: browser.check(p) for p in pages}
+    found = {p: browser.check(p, [1200, 600]) for p in pages}  # a desktop window and a narrow one
     problems = {str(p.relative_to(out)): v for p, v in found.items() if v}
     assert not problems, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in problems.items())
 

@@ -184,3 +184,18 @@ def test_customer_detail_on_request_lists_customers_and_links_the_exports(tmp_pa
     assert "Showing the first 15 of 2,357 rows" in html and '<a href="customers.csv">customers.csv</a>' in html
     at_risk = pd.read_csv(out / "clv-detail" / "at_risk.csv", dtype={"customer_id": str})
     assert f'<td class="text">{at_risk["customer_id"].iloc[0]}</td>' in html  # the riskiest customer is named
+
+
+@pytest.mark.slow
+def test_every_report_of_reports_yaml_passes_the_browser_checks(reports):
+    """The reports `make reports` writes, and their index, in headless Chromium with the network
+    off (tests/test_browser.py checks the checker and one run of each notebook with previews)."""
+    from helpers.runner import browser
+
+    if browser.missing():
+        pytest.skip(f"needs Chromium and Playwright. {browser.missing()}")
+    out, _ = reports
+    pages = [out / run["name"] / "report.html" for run in RUNS] + [out / "index.html"]
+    found = browser.check_pages(pages, [1200, 600])
+    problems = {str(p.relative_to(out)): v for p, v in found.items() if v}
+    assert not problems, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in problems.items())
