@@ -199,3 +199,13 @@ def test_every_report_of_reports_yaml_passes_the_browser_checks(reports):
     found = browser.check_pages(pages, [1200, 600])
     problems = {str(p.relative_to(out)): v for p, v in found.items() if v}
     assert not problems, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in problems.items())
+
+
+@pytest.mark.slow
+def test_a_wide_survey_export_gets_a_readable_data_quality_report(reports):
+    """28 answer columns: every column in the table, eight distributions drawn and the rest named,
+    and a sentence instead of an empty date-coverage section."""
+    out, _ = reports
+    html = (out / "data-quality-bank-survey" / "report.html").read_text()
+    assert "The first 8 of the 27 numeric columns are shown" in html and html.count("<img") == 8
+    assert "This input has no date column" in html and "Showing the first" not in html
