@@ -103,3 +103,8 @@ def test_metric_by_kind(value, kind, unit, expected):
 )
 def test_change_since_an_earlier_run(new, old, kind, expected):
     assert formats.change(new, old, kind) == expected
+
+
+def test_moments_are_shown_to_the_minute():
+    assert formats.moment("2026-11-30T09:00:41+00:00") == "2026-11-30 09:00"
+    assert formats.moment(None) == "" and formats.moment("yesterday") == "yesterday"

@@ -74,10 +74,10 @@ def test_change_since_the_last_successful_run(run):
     html = rep.summary(["customers", "clv.total", "clv.top_tier_share", "date_max"]).data
     changes = [c for _, _, c in cards(html)]
     assert changes == [
-        "+57 since 2026-11-30",
-        "unchanged since 2026-11-30",
-        f"{MINUS}1.2 pts since 2026-11-30",
-        "was 1998-05-31 since 2026-11-30",
+        "+57 since 2026-11-30 09:00",
+        "unchanged since 2026-11-30 09:00",
+        f"{MINUS}1.2 pts since 2026-11-30 09:00",
+        "was 1998-05-31 since 2026-11-30 09:00",
     ]
     assert 'class="wb-card-change wb-up"' in html and 'class="wb-card-change wb-down"' in html
 

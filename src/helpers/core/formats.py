@@ -24,10 +24,11 @@ and relative changes for amounts.
 from __future__ import annotations
 
 import math
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["change", "currency_amount", "fixed", "metric", "number", "percent"]
+__all__ = ["change", "currency_amount", "fixed", "metric", "moment", "number", "percent"]
 
 MINUS = "\u2212"  # a real minus sign: "−3", not "-3"
 
@@ -147,3 +148,13 @@ def change(new: Any, old: Any, kind: str | None = None, unit: str = "") -> str |
     rel = 100 * abs(diff) / abs(old)
     shown = f"{rel:.1f}" if rel >= 0.1 else f"{rel:.2g}"
     return f"{sign}{shown} %"
+
+
+def moment(iso: str | None) -> str:
+    """An ISO time stamp as reports show it: ``2026-12-01 10:55`` (as recorded; "" when none)."""
+    if not iso:
+        return ""
+    try:
+        return datetime.fromisoformat(str(iso)).strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return str(iso)

@@ -72,7 +72,7 @@ def summary_html(
         info.update(describe(unknown, strict=False))
     earlier = previous_run()
     before = earlier.get("metrics") or {}
-    since = str(earlier.get("started_at") or "")[:10]
+    since = formats.moment(earlier.get("started_at"))
     cards = []
     for key in figures:
         meta = info.get(key) or {}

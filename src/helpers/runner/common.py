@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from helpers.core import formats
+
 CACHE_FILE = ".workbench-cache.json"
 CONFIG_FILE = "reports.yaml"
 
@@ -47,12 +49,7 @@ def now_iso() -> str:
 
 
 def format_date(iso: str | None) -> str:
-    if not iso:
-        return ""
-    try:
-        return datetime.fromisoformat(iso).strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso
+    return formats.moment(iso)
 
 
 def format_duration(seconds: float | None) -> str:
