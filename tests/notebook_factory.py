@@ -3,9 +3,12 @@ their test modules; pytest fixtures live in the modules that use them)."""
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
-from collections.abc import Iterator
+import os
+import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -128,3 +131,21 @@ def registry_with(*domains: registry.Domain, shared=()) -> Iterator[None]:
 def state(tmp: Path, name: str) -> dict:
     """The run state (run.json) of run ``name`` under ``tmp/reports``."""
     return json.loads((tmp / "reports" / name / "run.json").read_text())
+
+
+def build_once(tmp_path_factory, name: str, build: Callable[[Path], dict]) -> tuple[Path, dict]:
+    """``build(folder)`` once per test session, shared by the pytest-xdist workers (the first to
+    take the lock builds; the others wait and reuse): (folder, what ``build`` returned, as JSON)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, common to all workers
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = folder / "done.json"
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            result = build(folder)
+            done.write_text(json.dumps(result))
+        return folder, json.loads(done.read_text())

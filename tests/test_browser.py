@@ -13,10 +13,8 @@ Skipped, saying how to install them, where Chromium or Playwright is missing (CI
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import shutil
 import struct
 import subprocess
 import sys
@@ -28,6 +26,7 @@ import yaml
 
 from helpers.runner import browser as wb
 from helpers.runner import previews
+from notebook_factory import build_once
 
 _MISSING = wb.missing()
 if _MISSING:
@@ -347,27 +346,20 @@ def _runs(tmp: Path) -> list[dict]:
 @pytest.fixture(scope="session")
 def real_reports(tmp_path_factory):
     """One ``workbench run`` of every notebook plus a failing run, with previews; built once per
-    test session and shared by the pytest-xdist workers (the first to take the lock builds it)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    tmp = root / "browser-reports"
-    with open(root / "browser-reports.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = tmp / "done.json"
-        if not done.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            runs = _runs(tmp)
-            (tmp / "reports.yaml").write_text(yaml.safe_dump({"runs": runs}, sort_keys=False))
-            proc = subprocess.run(
-                [sys.executable, "-m", "helpers", "run", "--config", str(tmp / "reports.yaml"),
-                 "--notebooks-dir", str(ROOT / "notebooks"), "--output-dir", str(tmp / "out"), "--jobs", "2"],
-                cwd=tmp, capture_output=True, text=True, timeout=900,
-                env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB", wb.PREVIEWS_ENV: "1"},
-            )  # fmt: skip
-            done.write_text(json.dumps({"code": proc.returncode, "out": proc.stdout + proc.stderr, "runs": runs}))
-        result = json.loads(done.read_text())
+    test session and shared by the pytest-xdist workers."""
+
+    def build(tmp: Path) -> dict:
+        runs = _runs(tmp)
+        (tmp / "reports.yaml").write_text(yaml.safe_dump({"runs": runs}, sort_keys=False))
+        proc = subprocess.run(
+            [sys.executable, "-m", "helpers", "run", "--config", str(tmp / "reports.yaml"),
+             "--notebooks-dir", str(ROOT / "notebooks"), "--output-dir", str(tmp / "out"), "--jobs", "2"],
+            cwd=tmp, capture_output=True, text=True, timeout=900,
+            env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB", wb.PREVIEWS_ENV: "1"},
+        )  # fmt: skip
+        return {"code": proc.returncode, "out": proc.stdout + proc.stderr, "runs": runs}
+
+    tmp, result = build_once(tmp_path_factory, "browser-reports", build)
     return tmp / "out", result["code"], result["out"], result["runs"]
 
 

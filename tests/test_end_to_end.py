@@ -14,22 +14,29 @@ import pandas as pd
 import pytest
 import yaml
 
+from notebook_factory import build_once
+
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = yaml.safe_load((ROOT / "reports.yaml").read_text())["runs"]
 
 
 @pytest.fixture(scope="session")
 def reports(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run(
-        [sys.executable, "-m", "helpers", "run", "--output-dir", str(out), "--jobs", "2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB"},
-    )
-    return out, proc
+    """Every run of reports.yaml, once per test session, shared by the pytest-xdist workers."""
+
+    def build(tmp: Path) -> dict:
+        proc = subprocess.run(
+            [sys.executable, "-m", "helpers", "run", "--output-dir", str(tmp / "out"), "--jobs", "2"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=1200,
+            env={**os.environ, "WORKBENCH_MEMORY_LIMIT": "2GB"},
+        )
+        return {"returncode": proc.returncode, "stdout": proc.stdout, "stderr": proc.stderr}
+
+    tmp, result = build_once(tmp_path_factory, "end-to-end-reports", build)
+    return tmp / "out", subprocess.CompletedProcess([], result["returncode"], result["stdout"], result["stderr"])
 
 
 @pytest.mark.slow

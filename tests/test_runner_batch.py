@@ -7,18 +7,25 @@ kernel for this interpreter, always available). Every file lives under a tempora
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from notebook_factory import GOOD_METRICS, SECRET, bad_notebook, good_notebook, registry_with, run, state, write_nb
+from notebook_factory import (
+    GOOD_METRICS,
+    SECRET,
+    bad_notebook,
+    build_once,
+    good_notebook,
+    registry_with,
+    run,
+    state,
+    write_nb,
+)
 
 EXTERNAL_URL = re.compile(
     r"""(?:\b(?:src|href)\s*=\s*["']?\s*|@import\s+(?:url\()?\s*["']?|url\(\s*["']?)(?:https?:)?//""", re.I
@@ -41,31 +48,25 @@ def contract_notebook(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def batch(tmp_path_factory):
     """Run the batch once per test session, shared by the pytest-xdist workers (the tests only
-    read its outputs): the first worker to take the lock builds it, the others reuse it."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent  # the session's folder, common to all workers
-    tmp = root / "workbench-batch"
-    with open(root / "workbench-batch.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = tmp / "done.json"
-        if not done.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-            nbdir = tmp / "notebooks"
-            good_notebook(nbdir / "good.ipynb")
-            bad_notebook(nbdir / "bad.ipynb")
-            contract_notebook(nbdir / "contract.ipynb")
-            (tmp / "reports.yaml").write_text(
-                "runs:\n"
-                "  - name: good-run\n    notebook: good\n    title: 'Good report: <yaml> title'\n"
-                "    parameters: {n: 5, label: from-yaml}\n    key_metrics: [answer]\n"
-                "  - {notebook: bad}\n"
-                "  - {notebook: contract}\n"
-            )
-            with registry_with(shared=GOOD_METRICS):  # what the good notebook declares in its kernel
-                code, out = run(tmp, config=tmp / "reports.yaml", jobs=2)
-            done.write_text(json.dumps({"code": code, "out": out}))
-        result = json.loads(done.read_text())
+    read its outputs)."""
+
+    def build(tmp: Path) -> dict:
+        nbdir = tmp / "notebooks"
+        good_notebook(nbdir / "good.ipynb")
+        bad_notebook(nbdir / "bad.ipynb")
+        contract_notebook(nbdir / "contract.ipynb")
+        (tmp / "reports.yaml").write_text(
+            "runs:\n"
+            "  - name: good-run\n    notebook: good\n    title: 'Good report: <yaml> title'\n"
+            "    parameters: {n: 5, label: from-yaml}\n    key_metrics: [answer]\n"
+            "  - {notebook: bad}\n"
+            "  - {notebook: contract}\n"
+        )
+        with registry_with(shared=GOOD_METRICS):  # what the good notebook declares in its kernel
+            code, out = run(tmp, config=tmp / "reports.yaml", jobs=2)
+        return {"code": code, "out": out}
+
+    tmp, result = build_once(tmp_path_factory, "workbench-batch", build)
     return tmp, result["code"], result["out"]
 
 

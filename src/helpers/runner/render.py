@@ -136,18 +136,12 @@ def recorded_inputs(folder: Path) -> list[dict]:
     return inputs
 
 
-#: Files of a run folder that are the runner's own, not exports for readers.
-_RUNNER_FILES = {"report.html", "notebook.ipynb", "metrics.json", "metric_info.json", "inputs.json", "run.json"}
-
-
 def files_beside(folder: Path) -> list[str]:
     """CSV exports a notebook wrote into its run folder (paths relative to the report)."""
     if not folder.is_dir():
         return []
     return sorted(
-        p.relative_to(folder).as_posix()
-        for p in folder.rglob("*.csv")
-        if p.is_file() and p.name not in _RUNNER_FILES and not p.name.startswith(".")
+        p.relative_to(folder).as_posix() for p in folder.rglob("*.csv") if p.is_file() and not p.name.startswith(".")
     )
 
 
