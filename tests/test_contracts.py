@@ -210,9 +210,11 @@ def test_load_records_metrics_inputs_and_the_quarantine_file(tmp_path, engine, m
     res = load(path, "transactions", name="orders", engine=engine, max_quarantined_share=1.0)
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics.pop("rows.orders.quarantined_share") == 0.25  # added with the share of rows set aside
+    assert metrics.pop("engine") == "duckdb"  # every load records the engine that read it
     assert metrics == {"rows.orders.read": 4, "rows.orders.accepted": 3, "rows.orders.quarantined": 1}
     inputs = json.loads((run / "inputs.json").read_text())
     assert inputs["orders"]["sha256"] == res.sha256 and inputs["orders"]["rows_read"] == 4
+    assert inputs["orders"]["engine"].startswith("DuckDB ")
     q = pd.read_csv(run / "quarantine" / "orders.csv", dtype=str)
     assert q[["line", "reason", "customer_id", "amount"]].values.tolist() == [
         ["5", "amount: not a number", "c9", "oops"]

@@ -43,6 +43,9 @@ SUMMARY_DTYPES = {
 }
 
 
+MONEY_COLUMNS = ("monetary", "monetary_holdout", "spend_calibration")
+MONEY_DECIMALS = 9
+
 SUMMARY_UNITS = ("W", "D")  # the units a transaction-log summary is measured in
 
 
@@ -222,6 +225,11 @@ def customer_summary(
     late = int(first_seen_late.sum())
     summary = summary[~first_seen_late].astype({k: v for k, v in SUMMARY_DTYPES.items() if k in summary.columns})
     summary = summary.sort_values("customer_id", ignore_index=True)
+    # Engines add in different orders (Spark by partition), which moves the last bits of a sum;
+    # money rounded to 1e-9 gives every engine the same table, so the same fits and scores.
+    for col in MONEY_COLUMNS:
+        if col in summary.columns:
+            summary[col] = summary[col].round(MONEY_DECIMALS)
     return SummaryResult(
         summary=summary,
         rows=int(checks["rows"]),

@@ -64,7 +64,9 @@ METRICS = (
         help="rows set aside / rows read; above max_quarantined_share (default 1 %) the load stops",
     ),
 )
-register_shared_metrics(METRICS)
+#: Recorded with every load: the engine that read, checked and aggregated the data.
+ENGINE_METRIC = Metric("engine", "Engine", kind="text", help="where the data was read and aggregated: duckdb or spark")
+register_shared_metrics((*METRICS, ENGINE_METRIC))
 
 _LAZY = {
     "DataProblem": ".summary",

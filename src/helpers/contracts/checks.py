@@ -203,18 +203,28 @@ def check_rows(
     )
     null_cols = ", ".join(f"NULL::VARCHAR AS {_q(c)}" for c in file_columns)
     line = f"c._line + {'coalesce(gp.before, 0)' if gaps else '0'}"
-    gap_join = f"ASOF LEFT JOIN {_q(gaps)} gp ON c._line - {1 if header else 0} > gp.g" if gaps else ""
+    ordinal = f"c._line - {1 if header else 0}"
+    if getattr(con, "dialect", "duckdb") == "spark":
+        from .spark_readers import gap_join
+    else:
+        gap_join = _asof_gap_join
+    gaps_sql = gap_join(gaps, ordinal)
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(tables.quarantine)} AS
             SELECT CAST({line} AS BIGINT) AS line, c._reason AS reason,
                    {", ".join("r." + _q(x) for x in file_columns)}, NULL::VARCHAR AS raw_line
               FROM (SELECT _line, _reason FROM {_q(tables.checked)} WHERE _reason <> '') c
               JOIN {_q(tables.raw)} r ON r._line = c._line
-              {gap_join}
+              {gaps_sql}
             UNION ALL
             SELECT CAST(line AS BIGINT), reason, {null_cols}, raw_line FROM {_q(tables.rejects)}"""
     )
     return schema
+
+
+def _asof_gap_join(gaps: str | None, ordinal: str, alias: str = "gp") -> str:
+    """DuckDB: add ``before`` of the last gap step below ``ordinal``."""
+    return f"ASOF LEFT JOIN {_q(gaps)} {alias} ON {ordinal} > {alias}.g" if gaps else ""
 
 
 def write_quarantine(con, table: str, target: Path) -> Path:

@@ -132,6 +132,7 @@ class LoadResult:
             "quarantined_share": round(self.quarantined_share, 6),
             **self.source_details(),
             "quarantine_file": str(self.quarantine_path) if self.quarantine_path else None,
+            "engine": self.engine.describe(),
             "read_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
@@ -292,7 +293,7 @@ def load(
     if timezone:
         from .columnar import check_zone
 
-        check_zone(con, timezone)
+        check_zone(con if engine.name == "duckdb" else None, timezone)
     tables = _tables(name)
     source = sniff(path, file_format, delimiter, header, encoding)
     digest = file_sha256(path)
@@ -374,7 +375,7 @@ def load(
         result.quarantine_path = write_quarantine(con, tables.quarantine, Path(quarantine_dir) / f"{name}.csv")
     if record:
         reporting.record_input(name, result.provenance)
-        reporting.record_metrics(result.metrics())
+        reporting.record_metrics({**result.metrics(), "engine": engine.name})
     if stop_above_threshold and result.over_threshold:
         raise summary.SetAsideError(result.threshold_message, result)
     return result

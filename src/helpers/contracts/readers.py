@@ -251,6 +251,10 @@ def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: s
     and records spanning lines; for stacked Excel sheets: the row in its own sheet)."""
     from . import columnar
 
+    if getattr(con, "dialect", "duckdb") == "spark":
+        from . import spark_readers
+
+        return spark_readers.read_raw(con, path, source, tables, sheet, timezone)
     p = _lit(str(path))
     raw, rejects = tables.raw, tables.rejects
     empty_rejects = (

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .kinds import ContractError, file_label, sql_ident
+import pandas as pd
+
+from .kinds import ContractError, file_label, sql_ident, sql_literal
 
 if TYPE_CHECKING:
     from .loading import LoadResult
@@ -85,9 +87,8 @@ def example(res: LoadResult, reason: str) -> str:
     """``line 5: amount '1.234,56'`` for the first row set aside for ``reason``."""
     con = res.engine.con
     row = con.sql(
-        f"SELECT * FROM {_q(res.quarantine_table)} WHERE list_contains(string_split(reason, '; '), ?) "
-        "ORDER BY line LIMIT 1",
-        params=[reason],
+        f"SELECT * FROM {_q(res.quarantine_table)} WHERE list_contains(string_split(reason, '; '), "
+        f"{sql_literal(reason)}) ORDER BY line LIMIT 1"
     ).df()
     if row.empty:
         return ""
@@ -173,7 +174,8 @@ def stats(res: LoadResult) -> dict[str, Any]:
     for a in amounts:
         out[a] = {k: int(row[f"{a}_{k}"]) for k in ("positive", "zero", "negative")}
     if dates:
-        out["date_min"], out["date_max"] = row["date_min"], row["date_max"]
+        # a Timestamp (or NaT) whichever engine ran the query (Spark returns datetime.date)
+        out["date_min"], out["date_max"] = pd.Timestamp(row["date_min"]), pd.Timestamp(row["date_max"])
     return out
 
 

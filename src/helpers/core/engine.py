@@ -1,9 +1,12 @@
-"""The data engine: an embedded DuckDB connection, shared with Ibis.
+"""The data engine: DuckDB embedded (the default) or Spark, each shared with Ibis.
 
-Files are read and checked in DuckDB (see ``helpers.contracts``); heavy aggregations are Ibis
-expressions over the same connection, so they run on DuckDB here and compile unchanged for
-Spark (``ibis.to_sql(expr, dialect="pyspark")`` or ``"databricks"``) when data outgrows one
-machine. Notebooks only ever receive the small pandas tables that come out.
+Files are read and checked by the engine (see ``helpers.contracts``); heavy aggregations are
+Ibis expressions over the same connection, so the same code runs on DuckDB here and on Spark
+(:mod:`helpers.core.spark`) when data outgrows one machine. Notebooks only ever receive the
+small pandas tables that come out.
+
+Which engine: the notebook parameter ``engine`` (``"duckdb"`` or ``"spark"``), else the
+environment variable ``WORKBENCH_ENGINE``, else DuckDB. One engine of each kind per process.
 
 Memory: DuckDB is capped at ``memory_limit`` (e.g. ``"2GB"``), taken from the argument, else the
 environment variable ``WORKBENCH_MEMORY_LIMIT``, else DuckDB's default (80 % of RAM). Above the
@@ -22,12 +25,15 @@ import pandas as pd
 
 MEMORY_LIMIT_ENV = "WORKBENCH_MEMORY_LIMIT"
 THREADS_ENV = "WORKBENCH_THREADS"
+ENGINE_ENV = "WORKBENCH_ENGINE"
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass
 class Engine:
     """One DuckDB connection and the Ibis backend that runs on it."""
 
+    name = "duckdb"
     memory_limit: str | None = None
     threads: int | None = None
     temp_directory: str | None = None
@@ -79,32 +85,88 @@ class Engine:
         self.memory_limit = str(limit) if limit else None
         self.threads = int(threads) if threads else None
 
+    def describe(self) -> str:
+        """What ran the queries, for a report's provenance (``DuckDB 1.4.2``)."""
+        return f"DuckDB {duckdb.__version__}"
+
     def close(self) -> None:
         self.con.close()
 
 
-_default: Engine | None = None
+class SparkEngine:
+    """The process's SparkSession, a DuckDB-like connection over it (for the contracts' SQL) and
+    Ibis's pyspark backend (for the heavy aggregations). See :mod:`helpers.core.spark`."""
+
+    name = "spark"
+
+    def __init__(self) -> None:
+        from . import spark
+
+        self.session = spark.spark_session()
+        self.con = spark.SparkConnection(self.session)
+        self._ibis = None
+
+    @property
+    def ibis(self):
+        if self._ibis is None:
+            import ibis
+
+            self._ibis = ibis.pyspark.connect(self.session)
+        return self._ibis
+
+    def table(self, name: str):
+        return self.ibis.table(name)
+
+    def execute(self, expr) -> pd.DataFrame:
+        return self.ibis.execute(expr)
+
+    def configure(self, memory_limit: str | None = None, threads: int | None = None) -> None:
+        """Nothing to change on a running session: Spark's memory and cores are set when it
+        starts (``WORKBENCH_SPARK_CONF``, ``SPARK_MASTER``)."""
+
+    def describe(self) -> str:
+        return f"Spark {self.session.version} on {self.session.sparkContext.master}"
+
+    def close(self) -> None:
+        self.con.close()
 
 
-def default_engine() -> Engine:
+_default: Engine | SparkEngine | None = None
+_engines: dict[str, Engine | SparkEngine] = {}
+
+
+def engine_name(requested: str | None = None) -> str:
+    """``requested``, else ``WORKBENCH_ENGINE``, else ``"duckdb"``; a ValueError for others."""
+    name = (requested or os.environ.get(ENGINE_ENV) or "duckdb").strip().lower()
+    if name not in ENGINES:
+        source = "engine" if requested else ENGINE_ENV
+        raise ValueError(f"{source} must be one of {', '.join(ENGINES)}, not {name!r}.")
+    return name
+
+
+def default_engine() -> Engine | SparkEngine:
     """The process-wide engine (created on first use with the environment's settings)."""
     global _default
     if _default is None:
-        _default = Engine()
+        _default = set_default_engine()
     return _default
 
 
-def set_default_engine(memory_limit: str | None = None, threads: int | None = None) -> Engine:
-    """Configure the process-wide engine, e.g. to apply a notebook's ``memory_limit`` parameter.
+def set_default_engine(
+    memory_limit: str | None = None, threads: int | None = None, engine: str | None = None
+) -> Engine | SparkEngine:
+    """Choose and configure the process-wide engine, e.g. from a notebook's ``engine`` and
+    ``memory_limit`` parameters (``engine=None``: ``WORKBENCH_ENGINE``, else DuckDB).
 
-    The existing connection is kept and re-configured (``SET memory_limit``/``threads``), never
-    closed: in JupyterLab an analyst re-runs the setup cell, and tables loaded earlier in the
-    session must stay usable."""
+    An existing engine is kept and re-configured, never closed: in JupyterLab an analyst re-runs
+    the setup cell, and tables loaded earlier in the session must stay usable."""
     global _default
-    if _default is None:
-        _default = Engine(memory_limit=memory_limit, threads=threads)
-        return _default
-    _default.configure(memory_limit=memory_limit, threads=threads)
+    name = engine_name(engine)
+    if name not in _engines:
+        _engines[name] = Engine(memory_limit=memory_limit, threads=threads) if name == "duckdb" else SparkEngine()
+    else:
+        _engines[name].configure(memory_limit=memory_limit, threads=threads)
+    _default = _engines[name]
     return _default
 
 

@@ -148,6 +148,12 @@ def rel_path(path: Path, base: Path) -> str:
         return path.as_posix()
 
 
+def run_engine(parameters: Mapping[str, Any]) -> str:
+    """The engine a run uses: its ``engine`` parameter, else ``WORKBENCH_ENGINE``, else duckdb.
+    Part of the run key, so that switching engines runs the reports again on the new one."""
+    return str(parameters.get("engine") or os.environ.get("WORKBENCH_ENGINE") or "duckdb").strip().lower()
+
+
 def run_key(
     spec: RunSpec, info: NotebookInfo, hasher: FileHasher, helpers_hash: str, inputs: Iterable[Path]
 ) -> tuple[str, dict]:
@@ -159,6 +165,7 @@ def run_key(
         "helpers": helpers_hash,
         "kernel": spec.kernel or info.kernel_name or "",
         "title": spec.title,
+        "engine": run_engine(spec.parameters),
         "inputs": {rel_path(p, spec.notebooks_dir): hasher.sha256(p) for p in sorted(set(inputs))},
     }
     return sha256_bytes(dumps_compact(parts).encode()), parts
@@ -173,6 +180,7 @@ def describe_change(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> st
         "helpers": "helper code changed",
         "kernel": "kernel changed",
         "title": "title changed",
+        "engine": "engine changed",
         "version": "runner changed",
     }
     reasons = [text for k, text in labels.items() if old.get(k) != new.get(k)]

@@ -100,6 +100,7 @@ def report_header(
         "changed": changed,
         "defaults": defaults,
         "inputs": recorded_inputs(folder),
+        "engines": sorted({i["engine"] for i in recorded_inputs(folder) if i["engine"]}),
         "files": files_beside(folder),
         "software": software_versions(),
         "error": dict(failure) if failure else None,
@@ -131,6 +132,7 @@ def recorded_inputs(folder: Path) -> list[dict]:
                 "read_at": format_date(entry.get("read_at")) if entry.get("read_at") else "",
                 "sha256": sha,
                 "sha_short": sha[:12],
+                "engine": str(entry.get("engine") or ""),
             }
         )
     return inputs
