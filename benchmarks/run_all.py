@@ -19,6 +19,7 @@ FULL = [
     ["bench_contracts.py"],
     ["bench_clv_summary.py"],
     ["bench_clv_fit.py"],
+    ["bench_spark.py"],
 ]
 QUICK = [
     ["bench_runner.py"],
@@ -26,6 +27,7 @@ QUICK = [
     ["bench_contracts.py", "--rows", "200000", "--customers", "20000", "--defects", "10"],
     ["bench_clv_summary.py", "--rows", "200000", "--customers", "20000"],
     ["bench_clv_fit.py", "--customers", "20000"],
+    ["bench_spark.py", "--rows", "200000", "--customers", "20000"],
 ]
 
 

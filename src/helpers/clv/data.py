@@ -87,7 +87,9 @@ def customer_summary_expr(
 
 
 def _calibration_end(table: ibis.Table, calibration_end, date_col: str):
-    return _as_date(calibration_end) if calibration_end is not None else table[date_col].cast("date").max()
+    if calibration_end is not None:
+        return _as_date(calibration_end)
+    return table[date_col].cast("date").max().as_scalar()  # a scalar subquery, usable inside FILTER
 
 
 def _every_customer_expr(table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col):

@@ -227,10 +227,19 @@ def _asof_gap_join(gaps: str | None, ordinal: str, alias: str = "gp") -> str:
     return f"ASOF LEFT JOIN {_q(gaps)} {alias} ON {ordinal} > {alias}.g" if gaps else ""
 
 
+def quarantine_order(con, table: str) -> str:
+    """``line``, then the reason and every other column: one order for rows on the same line (the
+    same row number in two stacked Excel sheets), whichever engine sorts them."""
+    cols = con.sql(f"SELECT * FROM {_q(table)} LIMIT 0").columns
+    return ", ".join(_q(c) for c in ["line", "reason", *(c for c in cols if c not in ("line", "reason"))])
+
+
 def write_quarantine(con, table: str, target: Path) -> Path:
     """Write the quarantined rows (ordered by line) as CSV, atomically, streaming from DuckDB, with
     cells a spreadsheet would run as formulas neutralised (:func:`helpers.core.io.write_csv_safe`)."""
-    reader = con.sql(f"SELECT * FROM {_q(table)} ORDER BY line").to_arrow_reader(batch_size=100_000)
+    reader = con.sql(f"SELECT * FROM {_q(table)} ORDER BY {quarantine_order(con, table)}").to_arrow_reader(
+        batch_size=100_000
+    )
     return write_csv_safe(reader, Path(target))
 
 

@@ -24,7 +24,7 @@ from helpers.core.engine import Engine, default_engine
 from helpers.core.io import file_sha256
 
 from . import summary
-from .checks import check_rows, coerce_schema, resolve_columns, write_quarantine
+from .checks import check_rows, coerce_schema, quarantine_order, resolve_columns, write_quarantine
 from .kinds import Contract, ContractError, KindContext, file_label, sql_ident
 from .readers import Source, Tables, choose_date_format, drop_intermediate, read_raw, sniff
 from .values import ValueOptions, detect_decimal, sample_numbers, stripped_sql, window_option
@@ -107,7 +107,8 @@ class LoadResult:
     @property
     def quarantine(self) -> pd.DataFrame:
         """Rows set aside: ``line`` (1-based, in the file), ``reason`` and the original values."""
-        return self.engine.con.sql(f"SELECT * FROM {_q(self.quarantine_table)} ORDER BY line").df()
+        con, table = self.engine.con, self.quarantine_table
+        return con.sql(f"SELECT * FROM {_q(table)} ORDER BY {quarantine_order(con, table)}").df()
 
     @property
     def reasons(self) -> pd.DataFrame:

@@ -331,7 +331,7 @@ def _read_delimited(con, p: str, path: Path, source: Source, tables: Tables) -> 
                         WHEN bool_or(error_type = 'TOO MANY COLUMNS') THEN
                           'too many fields (expected ' || max(expected) || ', found ' || max(found) || ')'
                         ELSE string_agg(DISTINCT lower(error_type) || ' (' || error_message || ')', '; ') END AS reason,
-                   any_value(csv_line) AS raw_line
+                   trim(any_value(csv_line), chr(13) || chr(10)) AS raw_line
               FROM (SELECT *, TRY_CAST(regexp_extract(error_message, 'Columns: (\\d+)', 1) AS BIGINT) AS expected,
                            TRY_CAST(regexp_extract(error_message, 'Found: (\\d+)', 1) AS BIGINT) AS found
                       FROM {_q(rej_table)}) GROUP BY line"""

@@ -88,7 +88,7 @@ def example(res: LoadResult, reason: str) -> str:
     con = res.engine.con
     row = con.sql(
         f"SELECT * FROM {_q(res.quarantine_table)} WHERE list_contains(string_split(reason, '; '), "
-        f"{sql_literal(reason)}) ORDER BY line LIMIT 1"
+        f"{sql_literal(reason)}) ORDER BY line, reason LIMIT 1"
     ).df()
     if row.empty:
         return ""

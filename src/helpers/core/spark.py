@@ -207,6 +207,10 @@ class SparkConnection:
     def register(self, name: str, frame: pd.DataFrame) -> None:
         """A small pandas table as a temporary view (gaps, Excel rows)."""
         self.drop(name)
+        frame = frame.copy()
+        for col in frame.columns:  # missing text is NULL, not the string "nan"; plain objects for Arrow
+            if not pd.api.types.is_numeric_dtype(frame[col]) and not pd.api.types.is_datetime64_any_dtype(frame[col]):
+                frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
         self.session.createDataFrame(frame).createOrReplaceTempView(name)
 
     def unregister(self, name: str) -> None:
