@@ -99,6 +99,7 @@ def test_duckdb_functions_spark_lacks_are_rewritten():
     assert spark("SELECT regexp_full_match(a, '\\d+')") == "SELECT a RLIKE '^(?:\\\\d+)$'"
     assert spark("SELECT isinf(x)") == "SELECT ABS(x) = CAST('Infinity' AS DOUBLE)"
     assert spark("SELECT try_strptime(a, '%d/%m/%Y')") == "SELECT TO_TIMESTAMP(a, 'd/M/yyyy')"
+    assert spark_mod.java_format("%Y-%m-%dT%H:%M:%S%z") == "yyyy-M-d'T'H:m:s[XXX][XX]"
 
 
 # --------------------------------------------------------------------------------------------
@@ -122,6 +123,11 @@ def _cases(tmp: Path) -> dict[str, tuple[Path, str, dict]]:
     whitespace = "customer_id  date   amount\nA 2024-01-01 1.5\nB   2024-01-02  2\nC 2024-01-03\n\nD 2024-01-04 x\n"
     responses = "respondent_id,q1,q2,q3\nr1,1,5,3\nr2,0,9,\nr3,2,x,4\nr1,3,3,3\n"
     headerless = "A|2024-01-01|1\nB|2024-01-02|2\nC|not a date|3\n"
+    offsets = (
+        "customer_id,date,amount\nA,2024-01-01 23:30+02:00,1\nB,2024-01-01 23:30-05:00,2\n"
+        "C,2024-03-31 01:30+0000,3\nD,2024-01-01 25:00+01:00,4\n"
+    )
+    iso_t = "customer_id,date,amount\nA,2024-01-01T23:30:00,1\nB,2024-1-2T00:00:00,2\nC,2024-01-03T24:00:00,3\n"
     gz = tmp / "orders.csv.gz"
     gz.write_bytes(gzip.compress(b"customer_id,date,amount\nA,2024-01-01,1\nB,2024-13-01,2\n,2024-01-02,3\n"))
     parquet = tmp / "orders.parquet"
@@ -159,6 +165,10 @@ def _cases(tmp: Path) -> dict[str, tuple[Path, str, dict]]:
             "transactions",
             {"header": False, "columns": {"customer_id": 0, "date": 1, "amount": 2}, "date_format": "%Y-%m-%d"},
         ),
+        "offsets, dates as written": (_write(tmp / "tz.csv", offsets), "transactions", {}),
+        "offsets, dates in Paris": (_write(tmp / "tz2.csv", offsets), "transactions", {"timezone": "Europe/Paris"}),
+        "offsets, dates at +05:30": (_write(tmp / "tz3.csv", offsets), "transactions", {"timezone": "+05:30"}),
+        "ISO with a T": (_write(tmp / "iso.csv", iso_t), "transactions", {}),
         "gzip": (gz, "transactions", {}),
         "parquet with a time zone": (parquet, "transactions", {}),
         "excel, every sheet": (excel, "transactions", {"sheet": "all"}),

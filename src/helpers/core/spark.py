@@ -101,7 +101,7 @@ def spark_session():
             for key, value in spark_conf().items():
                 builder = builder.config(key, value)
             _session = builder.getOrCreate()
-            _session.sparkContext.setLogLevel("ERROR")
+            _session.sparkContext.setLogLevel("FATAL")  # errors reach Python as exceptions
         return _session
 
 
@@ -131,12 +131,51 @@ def to_spark_sql(node) -> str:
             return exp.RegexpLike(this=n.this, expression=pattern)
         if isinstance(n, exp.IsInf):
             return exp.EQ(this=exp.Abs(this=n.this), expression=exp.cast(exp.Literal.string("Infinity"), "double"))
+        if isinstance(n, exp.Anonymous) and n.name.lower() == "timezone":  # wall clock in a zone
+            zone, value = n.expressions
+            return exp.func("from_utc_timestamp", value, zone)  # the session's time zone is UTC
+        if isinstance(n, exp.Interval) and isinstance(n.this, exp.Paren):
+            return exp.Interval(this=n.this.this, unit=n.args.get("unit"))
         if isinstance(n, exp.Anonymous) and n.name.lower() == "try_strptime":
-            value, fmt = n.expressions
-            return exp.StrToTime(this=value, format=fmt)  # NULL on failure with ANSI mode off
+            value, fmt = n.expressions  # to_timestamp gives NULL on failure with ANSI mode off
+            if not isinstance(fmt, exp.Literal):
+                return exp.StrToTime(this=value, format=fmt)
+            return exp.Anonymous(this="to_timestamp", expressions=[value, exp.Literal.string(java_format(fmt.this))])
         return n
 
-    return node.transform(rewrite).sql(dialect="spark")
+    # a rewritten node's own arguments are not visited again, so rewrite until nothing changes
+    for _ in range(8):
+        before = node.sql(dialect="duckdb")
+        node = node.transform(rewrite)
+        if node.sql(dialect="duckdb") == before:
+            break
+    return node.sql(dialect="spark")
+
+
+#: strftime codes -> Java datetime pattern letters (single letters parse one or two digits, as
+#: strftime and DuckDB do); %z takes +02:00, +0200 and Z.
+JAVA_CODES = {
+    "Y": "yyyy", "y": "yy", "m": "M", "d": "d", "H": "H", "I": "h", "M": "m", "S": "s", "f": "SSSSSS",
+    "p": "a", "b": "MMM", "B": "MMMM", "a": "EEE", "A": "EEEE", "j": "D", "z": "[XXX][XX]", "%": "%",
+}  # fmt: skip
+
+
+def java_format(strftime: str) -> str:
+    """The Java datetime pattern Spark parses like ``strftime``: ``%d/%m/%Y`` -> ``d/M/yyyy``,
+    ``%Y-%m-%dT%H:%M:%S%z`` -> ``yyyy-M-d'T'H:m:s[XXX][XX]`` (letters that are text are quoted)."""
+    out, i = [], 0
+    while i < len(strftime):
+        ch = strftime[i]
+        if ch == "%" and i + 1 < len(strftime):
+            code = strftime[i + 1]
+            if code not in JAVA_CODES:
+                raise ValueError(f"strftime code %{code} has no Spark equivalent here (format {strftime!r}).")
+            out.append(JAVA_CODES[code])
+            i += 2
+            continue
+        out.append(f"'{ch}'" if ch.isalpha() else ("''" if ch == "'" else ch))
+        i += 1
+    return "".join(out)
 
 
 class SparkResult:
