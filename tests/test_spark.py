@@ -4,8 +4,9 @@ with the same lines and reasons.
 
 Needs pyspark (``make setup-spark``) and Java 17. Without them the tests are skipped, unless
 ``WORKBENCH_REQUIRE_SPARK=1`` (set by ``.ci/run``), which turns the skip into a failure so that CI
-cannot pass without running them. All of them share one xdist group, so one worker (and one
-Spark session) runs them.
+cannot pass without running them. The in-process tests share one xdist group, so one worker
+(and one Spark session) runs them; the notebook runs, whose kernels each start their own Spark
+session, are another group, so that the second worker runs them meanwhile.
 """
 
 from __future__ import annotations
@@ -196,28 +197,29 @@ def _same_load(a, b) -> None:
 
 
 def test_contracts_set_aside_the_same_rows_with_the_same_lines_and_reasons(engines, tmp_path):
-    cases = _cases(tmp_path)
-    for label, (path, kind, options) in cases.items():
+    on_spark = {}
+    for i, (label, (path, kind, options)) in enumerate(_cases(tmp_path).items()):
         duck = validate(path, kind, engine=engines["duckdb"], **options)
-        spark = validate(path, kind, engine=engines["spark"], **options)
+        # each under its own name: a later load under the same name would replace its tables
+        on_spark[label] = validate(path, kind, engine=engines["spark"], name=f"case{i}", **options)
         try:
-            _same_load(duck, spark)
+            _same_load(duck, on_spark[label])
         except AssertionError as err:
             raise AssertionError(f"{label}: {err}") from None
-    # the cases are not vacuous: rows were set aside for field counts, values and repeats
-    messy = validate(cases["messy export"][0], "transactions", engine=engines["spark"])
-    reasons = set(messy.reasons["reason"])
+    # the cases are not vacuous: rows were set aside for field counts, values, dates and repeats
+    messy = on_spark["messy export"]
     assert messy.rows_quarantined == 30 and messy.rows_read == 19_973
-    assert {"too few fields (expected 6, found 3)", "customer_id: missing"} <= reasons
-    spanning = validate(cases["records spanning lines, empty lines"][0], "transactions", engine=engines["spark"])
+    assert {"too few fields (expected 6, found 3)", "customer_id: missing"} <= set(messy.reasons["reason"])
+    spanning = on_spark["records spanning lines, empty lines"]
     assert spanning.quarantine[["line", "reason"]].values.tolist() == [
         [5, "amount: not a number"],
         [6, "too few fields (expected 4, found 2)"],
         [9, "too many fields (expected 4, found 5)"],
         [10, "date: outside 1950-01-01 to " + spanning.date_window[1] + " (date_window)"],
     ]
-    repeated = validate(cases["customers with a repeated id"][0], "customers", engine=engines["spark"])
-    assert "customer_id: duplicate" in set(repeated.reasons["reason"])
+    assert "customer_id: duplicate" in set(on_spark["customers with a repeated id"].reasons["reason"])
+    paris = on_spark["offsets, dates in Paris"].to_pandas()
+    assert paris["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-02", "2024-03-31"]
 
 
 def test_a_quote_that_never_closes_stops_both_engines_with_the_same_sentence(engines, tmp_path):
@@ -330,6 +332,7 @@ def _same_number(a, b) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("spark-notebooks")  # the kernels start their own Spark: another worker runs these
 @pytest.mark.parametrize("run", PARITY_RUNS)
 def test_notebooks_give_the_same_metrics_and_quarantine_on_spark(reports, spark_reports, run):  # noqa: F811
     duck_dir, _ = reports
