@@ -350,3 +350,59 @@ def test_notebooks_give_the_same_metrics_and_quarantine_on_spark(reports, spark_
         ).read_bytes()
     report = (spark_reports / run / "report.html").read_text()
     assert "aggregated on Spark 4." in report  # the engine in the report's provenance
+
+
+# --------------------------------------------------------------------------------------------
+# Data where it lives: URIs and folders, read by Spark without a local copy
+
+
+def test_a_file_uri_gives_what_the_local_file_gives(engines):
+    messy = ROOT / "data" / "synthetic" / "transactions_messy.csv"
+    local = validate(messy, "transactions", engine=engines["duckdb"])
+    remote = validate(messy.resolve().as_uri(), "transactions", engine=engines["spark"], name="remote")
+    _same_load(local, remote)
+    assert str(remote.path).startswith("file:///") and remote.path.name == "transactions_messy.csv"
+    assert remote.provenance["sha256"] is None and remote.provenance["bytes"] is None  # not hashed here
+
+
+def test_a_partitioned_parquet_folder_is_read_as_one_table(engines, tmp_path):
+    rng = np.random.default_rng(3)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in rng.integers(0, 300, n)],
+            "date": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+            "amount": np.round(rng.normal(40, 30, n), 2),
+            "month": rng.integers(1, 4, n),
+        }
+    )
+    frame.loc[[5, 50, 500], "customer_id"] = None
+    frame.to_parquet(tmp_path / "whole.parquet")
+    frame.to_parquet(tmp_path / "lake", partition_cols=["month"])  # lake/month=1/..., month=2/...
+    assert len(list((tmp_path / "lake").glob("month=*/*.parquet"))) == 3
+    whole = validate(tmp_path / "whole.parquet", "transactions", engine=engines["duckdb"])
+    lake = validate(tmp_path / "lake", "transactions", engine=engines["spark"], name="lake")
+    assert (lake.rows_read, lake.rows_accepted, lake.rows_quarantined) == (n, n - 3, 3)
+    assert (whole.rows_read, whole.rows_accepted, whole.rows_quarantined) == (n, n - 3, 3)
+    assert sorted(lake.quarantine["reason"]) == sorted(whole.quarantine["reason"]) == ["customer_id: missing"] * 3
+    key = ["customer_id", "date", "amount"]
+    a = whole.to_pandas()[key].sort_values(key, ignore_index=True)
+    b = lake.to_pandas()[key].sort_values(key, ignore_index=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_duckdb_names_the_engine_that_reads_data_where_it_lives(tmp_path):
+    with pytest.raises(ContractError, match=r"s3a://lake/tx\.parquet is not a file on this machine .*engine='spark'"):
+        validate("s3a://lake/tx.parquet", "transactions", engine=Engine())
+    with pytest.raises(ContractError, match=r"is a folder, not a file .*the Spark engine reads a folder of Parquet"):
+        validate(tmp_path, "transactions", engine=Engine())
+
+
+def test_runs_that_read_data_where_it_lives_are_never_skipped_as_unchanged(tmp_path):
+    from helpers.runner.cache import recorded_input_files, remote_inputs
+
+    (tmp_path / "inputs.json").write_text(
+        json.dumps({"tx": {"path": "s3a://lake/tx.parquet"}, "local": {"path": str(tmp_path / "a.csv")}})
+    )
+    assert remote_inputs(tmp_path) == ["s3a://lake/tx.parquet"]
+    assert recorded_input_files(tmp_path, tmp_path) == {tmp_path / "a.csv"}

@@ -27,6 +27,7 @@ from . import summary
 from .checks import check_rows, coerce_schema, quarantine_order, resolve_columns, write_quarantine
 from .kinds import Contract, ContractError, KindContext, file_label, sql_ident
 from .readers import Source, Tables, choose_date_format, drop_intermediate, read_raw, sniff
+from .spark_readers import Location, is_uri, sniff_location
 from .values import ValueOptions, detect_decimal, sample_numbers, stripped_sql, window_option
 
 #: Default of ``max_quarantined_share``: a load that sets aside more than 1 % of the rows stops.
@@ -46,7 +47,7 @@ class LoadResult:
 
     name: str
     kind: str
-    path: Path
+    path: Path | Location
     engine: Engine = field(repr=False)
     accepted_table: str = field(repr=False)
     quarantine_table: str = field(repr=False)
@@ -125,8 +126,8 @@ class LoadResult:
             "path": str(self.path),
             "file": self.path.name,
             "kind": self.kind,
-            "sha256": self.sha256,
-            "bytes": self.path.stat().st_size,
+            "sha256": self.sha256 or None,  # None: read where it lives, not hashed here
+            "bytes": self.path.stat().st_size if isinstance(self.path, Path) else None,
             "rows_read": self.rows_read,
             "rows_accepted": self.rows_accepted,
             "rows_quarantined": self.rows_quarantined,
@@ -210,6 +211,31 @@ def _tables(name: str) -> Tables:
     return Tables(f"wb_{slug}_{hashlib.sha1(name.encode()).hexdigest()[:8]}")
 
 
+def _where(path: str | Path | Location, engine, name: str, kind: str) -> Path | Location:
+    """A local file as a Path; a URI (``s3a://``, ``file://``) or, on Spark, a folder (a partitioned
+    Parquet dataset) as a :class:`Location` Spark reads where it lives."""
+    if is_uri(path) or (engine.name == "spark" and Path(path).is_dir()):
+        if engine.name != "spark":
+            raise ContractError(
+                f"{path} is not a file on this machine (input '{name}', kind {kind}): the Spark engine reads data "
+                "where it lives (engine='spark', or WORKBENCH_ENGINE=spark); DuckDB needs a local copy."
+            )
+        return (
+            path
+            if isinstance(path, Location)
+            else Location(str(path) if is_uri(path) else Path(path).resolve().as_uri())
+        )
+    path = Path(path)
+    if not path.exists():
+        raise ContractError(f"File {file_label(path)} does not exist (input '{name}', kind {kind}).")
+    if path.is_dir():
+        raise ContractError(
+            f"{file_label(path)} is a folder, not a file (input '{name}', kind {kind}); the Spark engine reads "
+            "a folder of Parquet files (engine='spark')."
+        )
+    return path
+
+
 def _scalar(con, sql: str):
     """The single value a query returns."""
     return con.sql(sql).fetchall()[0][0]
@@ -276,28 +302,28 @@ def load(
     """
     contract = _contract(kind)
     kind_options = _kind_options(kind, contract, options)
-    path = Path(path)
     name = name or kind
     mapping = {k: v for k, v in dict(columns or {}).items() if v not in (None, "")}
-    if not path.exists():
-        raise ContractError(f"File {file_label(path)} does not exist (input '{name}', kind {kind}).")
-    if path.is_dir():
-        raise ContractError(f"{file_label(path)} is a folder, not a file (input '{name}', kind {kind}).")
+    engine = engine or default_engine()
+    path = _where(path, engine, name, kind)
     if decimal not in (None, ".", ","):
         raise ContractError(f"decimal must be '.' or ',', not {decimal!r}.")
     threshold = MAX_QUARANTINED_SHARE if max_quarantined_share is None else float(max_quarantined_share)
     if not 0.0 <= threshold <= 1.0:
         raise ContractError(f"max_quarantined_share must be a share in [0, 1], not {max_quarantined_share!r}.")
     window = window_option(date_window)
-    engine = engine or default_engine()
     con = engine.con
     if timezone:
         from .columnar import check_zone
 
         check_zone(con if engine.name == "duckdb" else None, timezone)
     tables = _tables(name)
-    source = sniff(path, file_format, delimiter, header, encoding)
-    digest = file_sha256(path)
+    if isinstance(path, Location):  # read where it lives: no local bytes to sniff or hash
+        source = sniff_location(con, path, file_format, delimiter, header, encoding)
+        digest = ""
+    else:
+        source = sniff(path, file_format, delimiter, header, encoding)
+        digest = file_sha256(path)
     stripped = 0
 
     try:

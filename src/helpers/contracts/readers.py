@@ -66,6 +66,7 @@ class Source:
     sheets_read: tuple[str, ...] = ()
     long_lines: bool = False  # records over MAX_LINE_BYTES were read and are to be set aside
     timestamp_zones: dict = field(default_factory=dict)  # Parquet column -> time zone of its values
+    first_line: str | None = None  # the first non-blank line, when sampled through Spark
 
     def cleanup(self) -> None:
         if self.read_path is not None:

@@ -18,12 +18,18 @@ the file.
 - A quote that never closes raises the same ContractError as on DuckDB.
 - Parquet: columns cast to text, timestamps with a time zone as the wall-clock time in that
   zone. Excel: read by pandas (sheets are small) and handed to Spark.
+- Data where it lives (:class:`Location`: ``s3a://``, ``abfss://``, ``hdfs://``, ``file://`` URIs,
+  and folders such as a partitioned Parquet dataset): Spark reads it; nothing is copied here. The
+  first lines are sampled through Spark to detect the delimiter and header; there are no local
+  bytes to reconcile, so a ``line`` is the record's position as Spark reads the data (for one
+  file, its data row), and a quote that never closes shows as rows set aside, not as a stop.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -35,10 +41,69 @@ from .readers import Source, Tables, quote_error
 
 _q, _lit = sql_ident, sql_literal
 _LOW_BITS = (1 << 33) - 1
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
-def _uri(path: Path) -> str:
-    return Path(path).resolve().as_uri()
+class Location:
+    """A file or folder that Spark reads where it lives, named by its URI. Has the parts of a
+    ``Path`` that the contracts use to name and sniff it (``name``, ``suffix``, ``suffixes``)."""
+
+    def __init__(self, uri: str) -> None:
+        self.uri = str(uri)
+        self.name = self.uri.rstrip("/").rsplit("/", 1)[-1]
+        self.suffixes = [f".{part}" for part in self.name.split(".")[1:]]
+        self.suffix = self.suffixes[-1] if self.suffixes else ""
+
+    def __str__(self) -> str:
+        return self.uri
+
+    def __repr__(self) -> str:
+        return f"Location({self.uri!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Location) and other.uri == self.uri
+
+    def __hash__(self) -> int:
+        return hash(self.uri)
+
+
+def is_uri(path) -> bool:
+    """``s3a://bucket/x``, ``file:///data/x``: a location with a scheme."""
+    return isinstance(path, Location) or bool(_SCHEME.match(str(path)))
+
+
+def _uri(path) -> str:
+    return path.uri if isinstance(path, Location) else Path(path).resolve().as_uri()
+
+
+def sniff_location(con, where: Location, fmt, delimiter, header, encoding) -> Source:
+    """What :func:`helpers.contracts.readers.sniff` finds, from the first lines Spark reads."""
+    from .readers import detect_delimiter, detect_header
+
+    compression = textscan.compression_of(where)  # type: ignore[arg-type]
+    suffix = textscan.inner_suffix(where)  # type: ignore[arg-type]
+    known = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv", ".txt": "csv"}
+    fmt = fmt or known.get(suffix) or ("parquet" if not suffix else "csv")
+    if fmt == "excel":
+        raise ContractError(f"File {file_label(where)}: Excel files are read on this machine only; copy it here.")
+    if fmt == "parquet":
+        return Source(format="parquet", header=True)
+    enc = "utf-8" if encoding in (None, "auto") else str(encoding)
+    rows = con.session.read.option("encoding", enc).text(where.uri).limit(400).collect()
+    lines = [r[0].lstrip("\ufeff") for r in rows if r[0] and r[0].strip()][:200]
+    if not lines:
+        raise ContractError(f"File {file_label(where)} is empty: expected a header row and at least one data row.")
+    if delimiter in (" ", r"\s+", "whitespace"):
+        delimiter = "whitespace"
+    delim = delimiter or detect_delimiter(lines)
+    return Source(
+        format="whitespace" if delim == "whitespace" else "csv",
+        delimiter=delim,
+        header=detect_header(lines[0], delim) if header is None else bool(header),
+        encoding=enc,
+        compression=compression,
+        first_line=lines[0],
+    )
 
 
 def with_line(session, frame, start: int = 1):
@@ -64,11 +129,14 @@ def with_line(session, frame, start: int = 1):
     return out
 
 
-def _header_names(source: Source, path: Path) -> list[str]:
-    head = textscan.head_bytes(source.read_path or path, None if source.read_path else source.compression)
-    enc = "utf-8" if source.read_path else source.encoding
-    text = head.decode(enc, errors="replace").lstrip("\ufeff")
-    first = next((line for line in text.splitlines() if line.strip()), "")
+def _header_names(source: Source, path) -> list[str]:
+    if source.first_line is not None:  # sampled through Spark (data where it lives)
+        first = source.first_line
+    else:
+        head = textscan.head_bytes(source.read_path or path, None if source.read_path else source.compression)
+        enc = "utf-8" if source.read_path else source.encoding
+        text = head.decode(enc, errors="replace").lstrip("\ufeff")
+        first = next((line for line in text.splitlines() if line.strip()), "")
     fields = next(csv.reader(io.StringIO(first), delimiter=source.delimiter or ","), [])
     if source.header:
         return [f.strip() or f"column{i}" for i, f in enumerate(fields)]
@@ -84,7 +152,7 @@ def _csv(session, path: Path, source: Source, names: list[str], multiline: bool)
         header="true" if source.header else "false",
         mode="PERMISSIVE",
         columnNameOfCorruptRecord="_corrupt",
-        encoding="UTF-8",
+        encoding="UTF-8" if source.read_path or source.first_line is None else source.encoding,
         quote='"',
         escape='"',
         multiLine="true" if multiline else "false",
@@ -119,13 +187,13 @@ def _read_delimited(con, path: Path, source: Source, tables: Tables) -> str | No
     header = 1 if source.header else 0
     frame = with_line(session, _csv(session, path, source, names, multiline=False), start=1 + header)
     n_records = frame.count()
-    bad_quotes = frame.where("_corrupt IS NOT NULL AND instr(_corrupt, '\"') > 0").limit(1).count()
     where = source.read_path or path
     compression = None if source.read_path else source.compression
-    if bad_quotes and compression != "zstd":
+    local = not isinstance(path, Location)  # data where it lives has no local bytes to scan
+    if local and frame.where("_corrupt IS NOT NULL AND instr(_corrupt, '\"') > 0").limit(1).count():
         quote_error(path, source)
     gaps = None
-    if compression != "zstd":
+    if local and compression != "zstd":
         count = textscan.count_lines(where, compression)
         if not (count.empty == 0 and count.lines - header == n_records):
             records = textscan.map_records(where, compression, source.delimiter or ",")
@@ -142,8 +210,7 @@ def _read_delimited(con, path: Path, source: Source, tables: Tables) -> str | No
                     f"{len(data):,}; check the quotes in the file (a quote opens a value that may span lines)."
                 )
             gaps = _gaps(con, tables, data, header)
-    con.view(tables.body, frame)
-    con._cached[tables.body] = frame
+    con.view(tables.body, frame, owned=True)
     cols = ", ".join(_q(n) for n in names)
     con.sql(
         f"CREATE OR REPLACE TEMP VIEW {_q(tables.raw)} AS SELECT _line, {cols} FROM {_q(tables.body)} WHERE _corrupt IS NULL"
@@ -170,8 +237,8 @@ def _read_whitespace(con, path: Path, source: Source, tables: Tables) -> None:
 
     session = con.session
     text = session.read.option("lineSep", "\n").text(_uri(source.read_path or path))
-    frame = with_line(session, text, start=1)
-    frame = frame.withColumn("line", F.regexp_replace("value", "\r$", "")).drop("value")
+    numbered = with_line(session, text, start=1)
+    frame = numbered.withColumn("line", F.regexp_replace("value", "\r$", "")).drop("value")
     frame = frame.where("line IS NOT NULL AND trim(line) <> ''").withColumn("parts", F.split(F.trim("line"), r"\s+"))
     first = frame.orderBy("_line").select("_line", "parts").limit(1).collect()
     if not first:
@@ -183,6 +250,7 @@ def _read_whitespace(con, path: Path, source: Source, tables: Tables) -> None:
         names = [f"column{i}" for i in range(len(first[0]["parts"]))]
     n = len(names)
     con.view(tables.lines, frame, cache=True)
+    numbered.unpersist()
     picks = ", ".join(f"parts[{i + 1}] AS {_q(c)}" for i, c in enumerate(names))  # DuckDB's 1-based lists
     con.sql(
         f"CREATE OR REPLACE TEMP VIEW {_q(tables.raw)} AS SELECT _line, {picks} FROM {_q(tables.lines)} "
@@ -205,7 +273,7 @@ def _read_parquet(con, path: Path, source: Source, tables: Tables, timezone: str
 
     session = con.session
     zones = {}
-    try:
+    try:  # the zones Arrow stored with the columns (a local file only)
         for f in pq.read_schema(path):
             if pa.types.is_timestamp(f.type) and f.type.tz:
                 zones[f.name] = f.type.tz
@@ -221,7 +289,7 @@ def _read_parquet(con, path: Path, source: Source, tables: Tables, timezone: str
             col = F.from_utc_timestamp(col, zone)
         casts.append(col.cast("string").alias(f.name))
     source.timestamp_zones = {c: z for c, z in zones.items() if c in frame.columns}
-    con.view(tables.raw, with_line(session, frame.select(*casts), start=1), cache=True)
+    con.view(tables.raw, with_line(session, frame.select(*casts), start=1), owned=True)
     con.sql(
         f"CREATE OR REPLACE TEMP VIEW {_q(tables.rejects)} AS SELECT CAST(NULL AS BIGINT) AS line, "
         "CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS raw_line WHERE false"
@@ -250,7 +318,7 @@ def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: s
                 f"File {file_label(path)}: zstd-compressed text is read on DuckDB only; "
                 "decompress it or use gzip for the Spark engine."
             )
-        if textscan.needs_transcoding(source.encoding):
+        if textscan.needs_transcoding(source.encoding) and not isinstance(path, Location):
             source.read_path = textscan.transcode(path, source.encoding, source.compression)
         if source.format == "whitespace":
             _read_whitespace(con, path, source, tables)

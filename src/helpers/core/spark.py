@@ -255,12 +255,14 @@ class SparkConnection:
     def unregister(self, name: str) -> None:
         self.drop(name)
 
-    def view(self, name: str, frame, cache: bool = False) -> None:
-        """A Spark DataFrame as a temporary view (cached and counted when ``cache``)."""
+    def view(self, name: str, frame, cache: bool = False, owned: bool = False) -> None:
+        """A Spark DataFrame as a temporary view: cached and counted now when ``cache``; ``owned``:
+        the frame is already cached, and its cache is freed with the view."""
         self.drop(name)
         if cache:
             frame = frame.cache()
             frame.count()
+        if cache or owned:
             self._cached[name] = frame
         frame.createOrReplaceTempView(name)
 

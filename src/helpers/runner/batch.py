@@ -26,6 +26,7 @@ from helpers.runner.cache import (
     parameter_files,
     recorded_input_files,
     rel_path,
+    remote_inputs,
     run_key,
 )
 from helpers.runner.common import CACHE_FILE, THREAD_VARS, WorkbenchError, format_date, format_duration, now_iso
@@ -191,7 +192,9 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
         recorded = {spec.notebooks_dir / p for p in (state or {}).get("inputs", [])}
         key, parts = run_key(spec, infos[spec.notebook], hasher, code_hash(spec), param_inputs[spec.name] | recorded)
         outputs_there = all((spec.run_dir / f).exists() for f in (REPORT_FILE, NOTEBOOK_FILE))
-        if not options.force and state and state.get("status") == "ok" and state.get("key") == key and outputs_there:
+        remote = (state or {}).get("remote_inputs") or []
+        unchanged = state and state.get("status") == "ok" and state.get("key") == key and outputs_there
+        if not options.force and unchanged and not remote:
             state["last_action"] = "skipped"
             state["checked_at"] = now_iso()
             write_json_atomic(run_state_path(output_dir, spec.name), state)
@@ -201,17 +204,16 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
         else:
             to_run.append(spec)
             spec.previous = history.last_success(history.history_of(state, spec.run_dir))
-            spec_reason = (
-                "forced"
-                if options.force
-                else (
-                    "previous run failed"
-                    if state and state.get("status") != "ok"
-                    else "outputs missing"
-                    if state and state.get("key") == key
-                    else describe_change((state or {}).get("key_parts"), parts)
-                )
-            )
+            if options.force:
+                spec_reason = "forced"
+            elif unchanged and remote:
+                spec_reason = f"reads data where it lives ({remote[0]}): cannot tell whether it changed"
+            elif state and state.get("status") != "ok":
+                spec_reason = "previous run failed"
+            elif state and state.get("key") == key:
+                spec_reason = "outputs missing"
+            else:
+                spec_reason = describe_change((state or {}).get("key_parts"), parts)
             spec.reason = spec_reason
             results[spec.name] = RunResult(spec.name, "pending", reason=spec_reason)
 
@@ -236,6 +238,7 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
             "key": key,
             "key_parts": parts,
             "inputs": sorted(rel_path(p, spec.notebooks_dir) for p in recorded),
+            "remote_inputs": remote_inputs(build or spec.run_dir),
             "key_metrics": spec.key_metrics,
             "error": {k: v for k, v in result.error.items() if k != "cell_index"} if result.error else None,
             "warnings": result.warnings,

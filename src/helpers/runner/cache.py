@@ -134,11 +134,26 @@ def recorded_input_files(run_dir: Path, notebooks_dir: Path) -> set[Path]:
     if isinstance(data, dict):
         for entry in data.values():
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                if REMOTE.match(entry["path"]):  # read where it lives (Spark): see remote_inputs
+                    continue
                 p = Path(entry["path"]).expanduser()
                 if not p.is_absolute():
                     p = notebooks_dir / p
                 found.add(Path(os.path.normpath(p.absolute())))
     return found
+
+
+REMOTE = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+
+def remote_inputs(run_dir: Path) -> list[str]:
+    """Inputs the notebook read where they live (URIs, folders read by Spark): the runner cannot
+    hash them, so a run that reads one is never skipped as unchanged."""
+    data = read_json(run_dir / INPUTS_FILE)
+    if not isinstance(data, dict):
+        return []
+    paths = [e.get("path") for e in data.values() if isinstance(e, dict)]
+    return sorted(p for p in paths if isinstance(p, str) and REMOTE.match(p))
 
 
 def rel_path(path: Path, base: Path) -> str:
