@@ -222,6 +222,18 @@ def test_contracts_set_aside_the_same_rows_with_the_same_lines_and_reasons(engin
     assert paris["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-02", "2024-03-31"]
 
 
+def test_line_numbers_hold_when_spark_splits_a_file_into_many_partitions(engines):
+    messy = ROOT / "data" / "synthetic" / "transactions_messy.csv"
+    session = engines["spark"].session
+    session.conf.set("spark.sql.files.maxPartitionBytes", "64k")  # about a dozen partitions for this file
+    try:
+        assert session.read.text(str(messy)).rdd.getNumPartitions() > 5
+        split = validate(messy, "transactions", engine=engines["spark"], name="split")
+    finally:
+        session.conf.unset("spark.sql.files.maxPartitionBytes")
+    _same_load(validate(messy, "transactions", engine=engines["duckdb"]), split)
+
+
 def test_a_quote_that_never_closes_stops_both_engines_with_the_same_sentence(engines, tmp_path):
     path = _write(tmp_path / "open.csv", 'customer_id,date,amount\nA,2024-01-01,1\nB,"2024-01-02,2\nC,2024-01-03,3\n')
     messages = []

@@ -111,6 +111,10 @@ def with_line(session, frame, start: int = 1):
     from pyspark.sql import functions as F
 
     frame = frame.withColumn("_mid", F.monotonically_increasing_id())
+    if frame.rdd.getNumPartitions() == 1:  # a small file: the id is already the ordinal
+        out = frame.withColumn("_line", (F.col("_mid") + F.lit(start)).cast("long")).drop("_mid").cache()
+        out.count()
+        return out
     frame = frame.withColumn("_pid", F.shiftright("_mid", 33)).cache()
     counts = sorted((int(r[0]), int(r[1])) for r in frame.groupBy("_pid").count().collect())
     offsets, total = [], 0
