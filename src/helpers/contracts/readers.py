@@ -436,7 +436,7 @@ def reconcile(path: Path, source: Source, n_body: int, reject_lines: np.ndarray)
 
 def _read_whitespace(con, p: str, source: Source, tables: Tables) -> None:
     """Fields separated by runs of blanks: split each line in DuckDB."""
-    raw, text, lines = tables.raw, tables.text, tables.lines
+    text, lines = tables.text, tables.lines
     comp = f", compression={_lit(source.compression)}" if source.compression and source.read_path is None else ""
     con.sql(
         f"""CREATE OR REPLACE TEMP TABLE {_q(text)} AS
@@ -458,18 +458,28 @@ def _read_whitespace(con, p: str, source: Source, tables: Tables) -> None:
         con.sql(f"DELETE FROM {_q(lines)} WHERE _line = {first[0]}")
     else:
         names = [f"column{i}" for i in range(len(first[1]))]
-    n = len(names)
-    picks = ", ".join(f"parts[{i + 1}] AS {_q(c)}" for i, c in enumerate(names))
-    con.sql(f"CREATE OR REPLACE TEMP TABLE {_q(raw)} AS SELECT _line, {picks} FROM {_q(lines)} WHERE len(parts) = {n}")
-    con.sql(
-        f"""CREATE OR REPLACE TEMP TABLE {_q(tables.rejects)} AS
-            SELECT _line AS line,
-                   CASE WHEN len(parts) < {n} THEN 'too few fields' ELSE 'too many fields' END
-                   || ' (expected {n}, found ' || len(parts) || ')' AS reason,
-                   line AS raw_line
-              FROM {_q(lines)} WHERE len(parts) <> {n}"""
-    )
+    split_fields(con, "TABLE", lines, tables, names)
     con.sql(f"DROP TABLE {_q(lines)}")
+
+
+def split_fields(con, kind: str, lines: str, tables: Tables, names: Sequence[str]) -> None:
+    """From ``lines`` (``_line, line, parts``: a line split at runs of blanks), the rows with one
+    part per column as ``tables.raw`` and the others as ``tables.rejects`` (a TABLE or VIEW each;
+    the SQL also runs on Spark)."""
+    n = len(names)
+    picks = ", ".join(f"parts[{i + 1}] AS {_q(c)}" for i, c in enumerate(names))  # lists are 1-based
+    con.sql(
+        f"CREATE OR REPLACE TEMP {kind} {_q(tables.raw)} AS SELECT _line, {picks} FROM {_q(lines)} "
+        f"WHERE array_length(parts) = {n}"
+    )
+    con.sql(
+        f"""CREATE OR REPLACE TEMP {kind} {_q(tables.rejects)} AS
+            SELECT _line AS line,
+                   CASE WHEN array_length(parts) < {n} THEN 'too few fields' ELSE 'too many fields' END
+                   || ' (expected {n}, found ' || array_length(parts) || ')' AS reason,
+                   line AS raw_line
+              FROM {_q(lines)} WHERE array_length(parts) <> {n}"""
+    )
 
 
 def drop_intermediate(con, tables: Tables) -> None:

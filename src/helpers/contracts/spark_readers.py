@@ -37,7 +37,7 @@ import pandas as pd
 
 from . import textscan
 from .kinds import ContractError, file_label, sql_ident, sql_literal
-from .readers import Source, Tables, quote_error
+from .readers import Source, Tables, quote_error, split_fields
 
 _q, _lit = sql_ident, sql_literal
 _LOW_BITS = (1 << 33) - 1
@@ -252,22 +252,9 @@ def _read_whitespace(con, path: Path, source: Source, tables: Tables) -> None:
         frame = frame.where(F.col("_line") != first[0]["_line"])
     else:
         names = [f"column{i}" for i in range(len(first[0]["parts"]))]
-    n = len(names)
     con.view(tables.lines, frame, cache=True)
     numbered.unpersist()
-    picks = ", ".join(f"parts[{i + 1}] AS {_q(c)}" for i, c in enumerate(names))  # DuckDB's 1-based lists
-    con.sql(
-        f"CREATE OR REPLACE TEMP VIEW {_q(tables.raw)} AS SELECT _line, {picks} FROM {_q(tables.lines)} "
-        f"WHERE array_length(parts) = {n}"
-    )
-    con.sql(
-        f"""CREATE OR REPLACE TEMP VIEW {_q(tables.rejects)} AS
-            SELECT _line AS line,
-                   CASE WHEN array_length(parts) < {n} THEN 'too few fields' ELSE 'too many fields' END
-                   || ' (expected {n}, found ' || array_length(parts) || ')' AS reason,
-                   line AS raw_line
-              FROM {_q(tables.lines)} WHERE array_length(parts) <> {n}"""
-    )
+    split_fields(con, "VIEW", tables.lines, tables, names)
 
 
 def _read_parquet(con, path: Path, source: Source, tables: Tables, timezone: str | None) -> None:

@@ -108,17 +108,15 @@ class SparkEngine:
 
     @property
     def ibis(self):
+        """Ibis's pyspark backend on the session (created on first use)."""
         if self._ibis is None:
             import ibis
 
             self._ibis = ibis.pyspark.connect(self.session)
         return self._ibis
 
-    def table(self, name: str):
-        return self.ibis.table(name)
-
-    def execute(self, expr) -> pd.DataFrame:
-        return self.ibis.execute(expr)
+    table = Engine.table
+    execute = Engine.execute
 
     def configure(self, memory_limit: str | None = None, threads: int | None = None) -> None:
         """Nothing to change on a running session: Spark's memory and cores are set when it
