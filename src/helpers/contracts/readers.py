@@ -257,11 +257,8 @@ def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: s
 
         return spark_readers.read_raw(con, path, source, tables, sheet, timezone)
     p = _lit(str(path))
-    raw, rejects = tables.raw, tables.rejects
-    empty_rejects = (
-        f"CREATE OR REPLACE TEMP TABLE {_q(rejects)} AS SELECT NULL::BIGINT AS line, NULL::VARCHAR AS reason, "
-        "NULL::VARCHAR AS raw_line WHERE false"
-    )
+    raw = tables.raw
+    empty_rejects = no_rejects(tables.rejects, "TABLE")
     try:
         if source.format == "parquet":
             columnar.read_parquet(con, path, source, raw, timezone)
@@ -376,6 +373,22 @@ def _read_delimited(con, p: str, path: Path, source: Source, tables: Tables) -> 
     return None
 
 
+def no_rejects(rejects: str, kind: str) -> str:
+    """SQL for an empty rejects relation (files that carry their own columns: Parquet, Excel)."""
+    return (
+        f"CREATE OR REPLACE TEMP {kind} {_q(rejects)} AS SELECT CAST(NULL AS BIGINT) AS line, "
+        "CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS raw_line WHERE false"
+    )
+
+
+def record_count_error(path, found: int, held: int) -> ContractError:
+    """The reader's records and the file's own records disagree (a quote spanning lines)."""
+    return ContractError(
+        f"File {file_label(path)}: the reader found {found:,} records but the file's lines hold {held:,}; "
+        "check the quotes in the file (a quote opens a value that may span lines)."
+    )
+
+
 def quote_error(path: Path, source: Source) -> None:
     """Raise the error of a quote that never closes, if the file has one."""
     where = source.read_path or path
@@ -425,10 +438,7 @@ def reconcile(path: Path, source: Source, n_body: int, reject_lines: np.ndarray)
         )
     data = records.records[header:]
     if len(data) != found:
-        raise ContractError(
-            f"File {label}: the reader found {found:,} records but the file's lines hold {len(data):,}; "
-            "check the quotes in the file (a quote opens a value that may span lines)."
-        )
+        raise record_count_error(path, found, len(data))
     rejected = records.units[reject_lines - 1] if len(reject_lines) else np.zeros(0, dtype="int64")
     rows = np.setdiff1d(data, rejected, assume_unique=True)
     return records.units, rows

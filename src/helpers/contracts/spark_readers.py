@@ -37,7 +37,7 @@ import pandas as pd
 
 from . import textscan
 from .kinds import ContractError, file_label, sql_ident, sql_literal
-from .readers import Source, Tables, quote_error, split_fields
+from .readers import Source, Tables, no_rejects, quote_error, record_count_error, split_fields
 
 _q, _lit = sql_ident, sql_literal
 _LOW_BITS = (1 << 33) - 1
@@ -209,10 +209,7 @@ def _read_delimited(con, path: Path, source: Source, tables: Tables) -> str | No
                 frame = with_line(session, _csv(session, path, source, names, multiline=True), start=1 + header)
                 n_records = frame.count()
             if len(data) != n_records:
-                raise ContractError(
-                    f"File {file_label(path)}: the reader found {n_records:,} records but the file's lines hold "
-                    f"{len(data):,}; check the quotes in the file (a quote opens a value that may span lines)."
-                )
+                raise record_count_error(path, n_records, len(data))
             gaps = _gaps(con, tables, data, header)
     con.view(tables.body, frame, owned=True)
     cols = ", ".join(_q(n) for n in names)
@@ -281,10 +278,7 @@ def _read_parquet(con, path: Path, source: Source, tables: Tables, timezone: str
         casts.append(col.cast("string").alias(f.name))
     source.timestamp_zones = {c: z for c, z in zones.items() if c in frame.columns}
     con.view(tables.raw, with_line(session, frame.select(*casts), start=1), owned=True)
-    con.sql(
-        f"CREATE OR REPLACE TEMP VIEW {_q(tables.rejects)} AS SELECT CAST(NULL AS BIGINT) AS line, "
-        "CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS raw_line WHERE false"
-    )
+    con.sql(no_rejects(tables.rejects, "VIEW"))
 
 
 def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: str | None = None) -> str | None:
@@ -299,10 +293,7 @@ def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: s
             return None
         if source.format == "excel":
             gaps = columnar.read_excel(con, path, source, tables, sheet)
-            con.sql(
-                f"CREATE OR REPLACE TEMP VIEW {_q(tables.rejects)} AS SELECT CAST(NULL AS BIGINT) AS line, "
-                "CAST(NULL AS VARCHAR) AS reason, CAST(NULL AS VARCHAR) AS raw_line WHERE false"
-            )
+            con.sql(no_rejects(tables.rejects, "VIEW"))
             return gaps
         if source.compression == "zstd":
             raise ContractError(

@@ -105,14 +105,6 @@ def spark_session():
         return _session
 
 
-def stop_session() -> None:
-    global _session
-    with _lock:
-        if _session is not None:
-            _session.stop()
-            _session = None
-
-
 # --------------------------------------------------------------------------------------------
 # DuckDB SQL on Spark
 
