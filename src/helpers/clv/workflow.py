@@ -61,7 +61,7 @@ CUSTOMER_COLUMNS = [*_SCORE_COLUMNS, "expected_purchases", "clv", "value_tier"]
 AT_RISK_COLUMNS = [*_SCORE_COLUMNS, "value_if_active", "value_at_risk"]
 
 
-def _fit_spend(summary: pd.DataFrame) -> GammaGammaModel:
+def fit_spend_model(summary: pd.DataFrame) -> GammaGammaModel:
     """Gamma-Gamma on the repeat buyers; with a small stated penalty (``log_penalizer``) when the
     data do not pin it down (e.g. every customer spends alike on average: q and v run off)."""
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary"] > 0)]
@@ -141,7 +141,7 @@ class CLVAnalysis:
         repeat = s[(s["frequency"] > 0) & (s["monetary"] > 0)]
         self.repeat_buyers_ = int((s["frequency"] > 0).sum())
         self.gamma_gamma_excluded_ = int(len(s) - len(repeat))
-        self.gamma_gamma_ = _fit_spend(s)
+        self.gamma_gamma_ = fit_spend_model(s)
         self.independence_ = gamma_gamma_independence(repeat["frequency"], repeat["monetary"], warn=False)
         models = {MODEL_LABELS[k]: f.model for k, f in fits.items()}
         self.comparison_ = validation.compare_models(models, s, self.holdout_duration_)
@@ -179,7 +179,7 @@ class CLVAnalysis:
                 final.log_penalizer,
                 self.transaction_fit_.attempts + final.attempts,
             )
-            self.final_spend_model_ = _fit_spend(f)
+            self.final_spend_model_ = fit_spend_model(f)
         else:
             self.full_ = self.calibration_
             f = s
