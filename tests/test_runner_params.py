@@ -83,6 +83,9 @@ def test_check_value_types():
     assert runner.check_value(p("str | None"), None, "null", "nb") is None
     assert runner.check_value(p("list | str | None"), ["a"], "[a]", "nb") == ["a"]
     assert runner.check_value(p("date"), "anything", None, "nb") == "anything"  # not checked
+    assert runner.check_value(p("int | str"), 3, "3", "nb") == 3  # a number stays one when int is accepted
+    assert runner.check_value(p("int | str"), "auto", "auto", "nb") == "auto"
+    assert runner.check_value(p("str | int | None"), True, "yes", "nb") == "yes"  # no bool: the text
     with pytest.raises(WorkbenchError, match="expects int, got abc"):
         runner.check_value(p("int"), "abc", "abc", "nb")
     with pytest.raises(WorkbenchError, match="expects float"):

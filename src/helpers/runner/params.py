@@ -441,7 +441,10 @@ def _check_type(param: Parameter, value: Any, raw: str | None, notebook: str) ->
             return None
         if str in accepted and raw is not None and raw.strip() not in ("", "~", "null", "Null", "NULL"):
             return raw.strip()
-    if str in accepted and value is not None and not isinstance(value, str):
+    others = tuple(t for t in accepted if t is not str)
+    native = bool(others) and isinstance(value, others) and not (isinstance(value, bool) and bool not in accepted)
+    if str in accepted and value is not None and not isinstance(value, str) and not native:
+        # a value of another accepted type stays as it is (-p n_clusters=3 for ``int | str``)
         container_ok = (isinstance(value, list) and list in accepted) or (isinstance(value, dict) and dict in accepted)
         if raw is not None and not container_ok:
             return raw.strip()  # -p year=2020, -p answer=no, -p label="a: b" for a str parameter
