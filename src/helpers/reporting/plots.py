@@ -301,9 +301,15 @@ def heatmap(
     """
     _require(title=title, xlabel=xlabel, ylabel=ylabel, colorbar_label=colorbar_label)
     rows, cols = frame.shape
-    width = min(MAX_WIDTH_IN, max(6.0, 0.45 * cols + 2.5))
-    height = min(9.0, max(3.5, 0.35 * rows + 1.5))
-    cell_w, cell_h = (width - 2.6) / max(cols, 1), (height - 1.3) / max(rows, 1)  # inches, roughly
+    # row labels longer than a cohort month ("2024-01") take width from the cells: allow for them
+    label_in = max(0.0, 0.075 * max((len(str(i)) for i in frame.index), default=0) - 0.6)
+    col_chars = max((len(str(c)) for c in frame.columns), default=0)
+    cell_min = max(0.45, 0.075 * col_chars + 0.1) if col_chars > 5 else 0.45  # room for the column labels
+    width = min(MAX_WIDTH_IN, max(6.0, cell_min * cols + 2.5 + label_in))
+    # column labels too long for their cells are turned upright: leave room below for them
+    turned_in = 0.075 * col_chars if cell_min * cols + 2.5 + label_in > MAX_WIDTH_IN else 0.0
+    height = min(9.0 + turned_in, max(3.5, 0.35 * rows + 1.5) + turned_in)
+    cell_w, cell_h = (width - 2.6 - label_in) / max(cols, 1), (height - 1.3 - turned_in) / max(rows, 1)  # inches
     if annotate is None:
         annotate = cell_w >= 0.28 and cell_h >= 0.18
     annot_size = FONT["annot"] if cell_w >= 0.4 else FONT["annot_small"]
@@ -341,30 +347,38 @@ def grouped_bar(
     labels: Sequence[str] | None = None,
     yfmt: str | None = None,
     currency: str | None = None,
+    horizontal: bool = False,
 ) -> Figure:
     """Side-by-side bars of several columns per category of ``x`` (e.g. actual vs predicted);
-    ``yfmt``: the number format of the value axis. Legend outside the plot."""
+    ``yfmt``: the number format of the value axis. Legend outside the plot. ``horizontal``:
+    categories down the y axis (first at the top), for long category names; ``xlabel`` then
+    names the value axis and ``ylabel`` the categories."""
     _require(title=title, xlabel=xlabel, ylabel=ylabel)
     ys = list(ys)
     names = _labels(ys, labels)
-    _fig, ax = _figure()
     n = len(ys)
     width = 0.8 / n
     pos = range(len(frame))
+    _fig, ax = _figure((FIGSIZE[0], max(FIGSIZE[1], 0.45 * len(frame) + 1.5)) if horizontal else FIGSIZE)
+    draw = ax.barh if horizontal else ax.bar
     for i, (y, name) in enumerate(zip(ys, names)):
-        ax.bar(
-            [p + (i - (n - 1) / 2) * width for p in pos],
-            frame[y],
-            width=width,
-            label=name,
-            color=PALETTE[i % len(PALETTE)],
-            edgecolor="white",
-            linewidth=0.5,
-        )
-    ax.set_xticks(list(pos))
-    ax.set_xticklabels(frame[x].astype(str))
-    ax.grid(axis="x", visible=False)
-    _format_axis(ax.yaxis, yfmt, currency)
+        offsets = [p + (i - (n - 1) / 2) * width for p in pos]
+        style = dict(label=name, color=PALETTE[i % len(PALETTE)], edgecolor="white", linewidth=0.5)
+        if horizontal:
+            draw(offsets, frame[y], height=width, **style)
+        else:
+            draw(offsets, frame[y], width=width, **style)
+    if horizontal:
+        ax.set_yticks(list(pos))
+        ax.set_yticklabels(frame[x].astype(str))
+        ax.invert_yaxis()
+        ax.grid(axis="y", visible=False)
+        _format_axis(ax.xaxis, yfmt, currency)
+    else:
+        ax.set_xticks(list(pos))
+        ax.set_xticklabels(frame[x].astype(str))
+        ax.grid(axis="x", visible=False)
+        _format_axis(ax.yaxis, yfmt, currency)
     _legend(ax)
     return _finish(ax, title, xlabel, ylabel)
 
