@@ -259,3 +259,19 @@ def test_few_distinct_customers_shrink_the_range_or_stop():
     assert model.diagnostics_["k"].tolist() == [2, 3]
     with pytest.raises(ValueError, match="at least 3 distinct customers"):
         CustomerClusters().fit(pd.concat([rows.iloc[:2]] * 5, ignore_index=True))
+
+
+def test_a_large_cluster_is_named_by_how_it_differs_from_the_other_customers():
+    from helpers.segmentation.cluster_names import cluster_names
+
+    # 75 % of customers, mean z of recency 0.3 (overall mean 0): the other 25 % average -0.9,
+    # so this cluster is 1.2 standard deviations more lapsed than the rest
+    z = np.array([[0.3, -0.2, -0.25], [-0.9, 0.6, 0.75]])
+    medians = np.array([[400.0, 1.0, 30.0], [90.0, 5.0, 170.0]])
+    features = ["recency_days", "frequency", "monetary"]
+    assert cluster_names(z, medians, features, sizes=[750, 250]) == [
+        "Lapsed, one-off, low spend",
+        "Recent, frequent, high spend",
+    ]
+    # against the overall mean only, the large cluster would look average
+    assert cluster_names(z, medians, features)[0] == "Mid-recency, occasional, mid spend"

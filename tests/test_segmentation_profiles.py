@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import chi2_contingency
 
+from helpers.segmentation import profiles
 from helpers.segmentation.profiles import (
     MISSING,
     OTHER,
@@ -191,8 +192,16 @@ def test_profile_attributes_overview_sorted_by_strength():
     )
     overview, tests = profile_attributes(frame, "segment", ["noise", "weak", "sparse", "strong"])
     assert list(overview.columns) == [
-        "attribute", "categories", "chi2", "dof", "p_value", "cramers_v", "valid", "significant", "note"
-    ]  # fmt: skip
+        "attribute",
+        "categories",
+        "chi2",
+        "dof",
+        "p_value",
+        "cramers_v",
+        "valid",
+        "significant",
+        "note",
+    ]
     assert list(overview["attribute"]) == ["strong", "weak", "noise", "sparse"]
     assert overview["significant"].tolist() == [True, True, False, False]
     assert not overview.iloc[-1]["valid"] and set(tests) == {"noise", "weak", "sparse", "strong"}
@@ -234,3 +243,23 @@ def test_profiles_of_the_simulated_groups_find_the_dependent_attributes():
     assert significant == set(cu.truth["dependent_attributes"])
     assert list(tests["acquisition_channel"].counts.index) == ["loyal", "occasional", "new", "lapsed"]
     assert "among loyal" in tests["acquisition_channel"].sentence()
+
+
+def test_segments_too_small_to_test_are_merged_so_the_test_can_be_reported():
+    rng = np.random.default_rng(5)
+    sizes = {"big A": 600, "big B": 600, "tiny 1": 8, "tiny 2": 9, "tiny 3": 10, "tiny 4": 12}
+    seg = np.repeat(list(sizes), list(sizes.values()))
+    p = np.where((seg == "big A")[:, None], [0.6, 0.3, 0.1], [0.2, 0.3, 0.5])
+    value = np.array([rng.choice(["x", "y", "z"], p=row) for row in p])
+    test = profiles.crosstab_test(pd.Series(seg), pd.Series(value), name="channel")
+    # each tiny segment expects fewer than 5 customers in most values; the 39 together do not
+    assert list(test.counts.index) == ["big A", "big B", profiles.OTHER_SEGMENTS]
+    assert test.counts.loc[profiles.OTHER_SEGMENTS].sum() == 39 and int(test.counts.to_numpy().sum()) == seg.size
+    assert "tiny 1, tiny 2, tiny 3, tiny 4" in test.note and test.valid
+    # one tiny segment of 3 customers cannot be tested even merged: it is left out, and said so
+    seg2 = np.array(["big A"] * 600 + ["big B"] * 600 + ["tiny 1"] * 3 + ["mid"] * 60)
+    value2 = np.concatenate([value[:1200], rng.choice(["x", "y", "z"], 63)])
+    test2 = profiles.crosstab_test(pd.Series(seg2), pd.Series(value2), name="channel")
+    assert test2.valid and list(test2.counts.index) == ["big A", "big B", "mid"]
+    assert "3 customers in segments too small to test, even together, are left out of the test: tiny 1" in test2.note
+    assert test2.n == seg2.size - 3

@@ -189,3 +189,13 @@ def test_worse_counts_are_the_number_of_strictly_smaller_values():
     for x in (rng.integers(0, 40, 5000).astype(float), rng.normal(size=777), np.array([2.0, 2.0, 2.0])):
         expected = np.array([(x < v).sum() for v in x])
         assert (rfm._worse_counts(x) == expected).all()
+
+
+def test_scores_against_a_reference_use_its_boundaries():
+    ref = np.arange(1, 11, dtype=float)  # ten customers: 1..10
+    # 5.5 has five reference customers below it: 1 + 5 * 5 // 10 = 3; 0 has none; 11 beats all ten: the top score
+    assert rfm.quantile_scores([5.5, 0.0, 11.0, 3.0], 5, reference=ref).tolist() == [3, 1, 5, 2]
+    # recency (fewer days better): 2 days beats eight of 1..10 days
+    assert rfm.quantile_scores([2.0], 5, higher_is_better=False, reference=ref).tolist() == [5]
+    # the reference itself scores as without one
+    assert rfm.quantile_scores(ref, 5, reference=ref).tolist() == rfm.quantile_scores(ref, 5).tolist()

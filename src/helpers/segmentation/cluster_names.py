@@ -1,7 +1,11 @@
 """Readable names for customer clusters, derived from each cluster's profile.
 
-Each feature is judged by the cluster's mean in the transformed space (``log1p``, then
-standardised over all customers: z = 0 is the average customer):
+Each feature is judged by how far the cluster's mean lies from the mean of the customers *outside*
+it, in the transformed space (``log1p``, then standardised over all customers, so one unit is one
+standard deviation). Judging against the rest rather than against everyone matters for a large
+cluster: one that holds most customers is close to the overall average by construction, yet can
+differ clearly from the others. With z the cluster's mean and s its share of customers, the
+difference from the rest is z / (1 - s) (the overall mean is 0):
 
 * ``recency_days``: z <= -0.5 "Recent", z >= 0.5 "Lapsed", else "Mid-recency";
 * ``frequency``: z >= 0.5 "frequent"; z <= -0.5 "one-off" when the cluster's median frequency is 1,
@@ -49,10 +53,16 @@ def _word(feature: str, z: float, median: float) -> str:
     return f"{'high' if high else 'low' if low else 'mid'} {feature}"
 
 
-def cluster_names(z_means: np.ndarray, medians: np.ndarray, features: Sequence[str]) -> list[str]:
+def cluster_names(
+    z_means: np.ndarray, medians: np.ndarray, features: Sequence[str], sizes: Sequence[int] | None = None
+) -> list[str]:
     """One unique name per cluster (rows of ``z_means``/``medians``, one column per feature; ``z_means``
-    in the transformed space, ``medians`` in the original units). See the module docstring."""
+    in the transformed space, ``medians`` in the original units; ``sizes``: customers per cluster,
+    None = judge against the overall mean). See the module docstring."""
     z_means = np.asarray(z_means, dtype=float)
+    if sizes is not None:
+        share = np.asarray(sizes, dtype=float) / max(float(np.sum(sizes)), 1.0)
+        z_means = z_means / np.maximum(1.0 - share, 1e-12)[:, None]  # the difference from the other customers
     names = []
     for zs, meds in zip(z_means, np.asarray(medians, dtype=float)):
         name = ", ".join(_word(f, z, m) for f, z, m in zip(features, zs, meds))

@@ -458,5 +458,5 @@ def _profiles(customers: pd.DataFrame, features: list[str], labels: np.ndarray, 
         out["revenue_share_pct"] = np.nan
     z_means = np.stack([np.bincount(labels, weights=Z[:, j], minlength=k) for j in range(Z.shape[1])], axis=1)
     z_means /= np.maximum(counts, 1)[:, None]
-    out.insert(1, "name", cluster_names(z_means, medians[features].to_numpy(), features))
+    out.insert(1, "name", cluster_names(z_means, medians[features].to_numpy(), features, counts))
     return out

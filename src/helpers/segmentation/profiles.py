@@ -26,10 +26,20 @@ from scipy import stats
 
 from helpers.reporting.text import esc
 
-__all__ = ["MISSING", "OTHER", "CrosstabTest", "candidate_attributes", "crosstab_test", "profile_attributes"]
+__all__ = [
+    "MISSING",
+    "OTHER",
+    "OTHER_SEGMENTS",
+    "CrosstabTest",
+    "candidate_attributes",
+    "crosstab_test",
+    "profile_attributes",
+]
 
 #: The category of a missing attribute value.
 MISSING = "(missing)"
+#: The row segments too small to test on their own are merged into.
+OTHER_SEGMENTS = "Other segments"
 #: The category rare attribute values are merged into.
 OTHER = "other"
 #: Cochran's rule: at most this share of cells may expect fewer than ``min_expected`` customers.
@@ -103,11 +113,11 @@ class CrosstabTest:
         order = long["residual"].abs().sort_values(ascending=False, kind="stable").index
         return long.loc[order].reset_index(drop=True)
 
-    def sentence(self, alpha: float = 0.05) -> str:
+    def sentence(self, alpha: float = 0.05, groups: str = "segments") -> str:
         """What the test says, in plain words from this result's numbers (Markdown, names escaped):
         the statistics and the strongest over- and under-represented cells when significant at
         ``alpha``; that no clear difference was found otherwise; why it is not reported when not
-        valid."""
+        valid. ``groups``: what the rows are called ("segments", "clusters")."""
         label = esc(_label(self.attribute))
         if not self.valid:
             return f"{label}: {self.note}"
@@ -118,8 +128,8 @@ class CrosstabTest:
         merged = f" {self.note}" if self.note else ""
         if not self.p_value < alpha:
             return (
-                f"{label} does not differ clearly between segments ({stats_text}): at the {alpha * 100:g} % level "
-                f"the differences between the segments' shares are within what chance alone would produce.{merged}"
+                f"{label} does not differ clearly between {groups} ({stats_text}): at the {alpha * 100:g} % level "
+                f"the differences between the {groups}' shares are within what chance alone would produce.{merged}"
             )
         cells = self.significant_cells(alpha)
         overall = self.counts.sum(axis=0) / self.n * 100
@@ -133,15 +143,15 @@ class CrosstabTest:
             )
         if not parts:
             detail = (
-                "no single segment and value stands out on its own once the number of cells compared "
+                f"no single {groups[:-1]} and value stands out on its own once the number of cells compared "
                 f"({self.counts.size:,}) is allowed for"
             )
         else:
             detail = "; ".join(parts)
             if len(cells) > CELLS_IN_SENTENCE:
                 rest = len(cells) - CELLS_IN_SENTENCE
-                detail += f"; {rest:,} more segment-value combination{'s' if rest != 1 else ''} differ clearly"
-        return f"{label} differs between segments ({stats_text}): {detail}.{merged}"
+                detail += f"; {rest:,} more {groups[:-1]}-value combination{'s' if rest != 1 else ''} differ clearly"
+        return f"{label} differs between {groups} ({stats_text}): {detail}.{merged}"
 
 
 def crosstab_test(
@@ -160,7 +170,10 @@ def crosstab_test(
     a missing attribute value is the category ``"(missing)"``. Rows follow ``segment_order``
     (segments not in it come after, sorted; segments without customers are left out).
 
-    With ``merge_rare`` (and more than two values), values so rare that they expect fewer than
+    With ``merge_rare``, segments so small that they expect fewer than ``min_expected`` customers
+    in more than half of the attribute's values are first merged into ``"Other segments"`` (placed
+    last; not when every segment is that small); when even that row is too small, it is left out
+    of the test and the note says how many customers and which segments. Then (with more than two values) values so rare that they expect fewer than
     ``min_expected`` customers in more than half of the segments are merged into ``"other"``
     (when there are two or more of them; when every value is that rare, the largest stays on its
     own), and the note says which. The table is then judged by Cochran's rule (see
@@ -193,6 +206,22 @@ def crosstab_test(
     notes = []
     if no_segment:
         notes.append(f"{no_segment:,} customer{'s' if no_segment != 1 else ''} without a segment left out.")
+    if merge_rare and counts.shape[0] > 2:
+        counts, small = _merge_small_segments(counts, min_expected)
+        if small:
+            shown = ", ".join(esc(v) for v in small)
+            merged_row = counts.loc[OTHER_SEGMENTS]
+            if _merge_small_segments(counts, min_expected)[1] == [OTHER_SEGMENTS]:  # still too small together
+                counts = counts.drop(index=OTHER_SEGMENTS)
+                left = int(merged_row.sum())
+                notes.append(
+                    f"{left:,} customer{'s' if left != 1 else ''} in segments too small to test, even together, "
+                    f"are left out of the test: {shown}."
+                )
+            else:
+                notes.append(
+                    f"Segments too small to test on their own were merged into \u201c{OTHER_SEGMENTS}\u201d: {shown}."
+                )
     if merge_rare and counts.shape[1] > 2:
         counts, merged = _merge_rare(counts, min_expected)
         if merged:
@@ -349,6 +378,21 @@ def _test(counts: pd.DataFrame, name: str, min_expected: float, notes: list[str]
         valid=valid,
         note=" ".join(notes),
     )
+
+
+def _merge_small_segments(counts: pd.DataFrame, min_expected: float) -> tuple[pd.DataFrame, list[str]]:
+    """Merge the segments (rows) expecting fewer than ``min_expected`` customers in more than half
+    the columns into ``OTHER_SEGMENTS`` (placed last), unless every segment is that small.
+    Returns the new counts and the merged segments."""
+    cols = counts.sum(axis=0).to_numpy(dtype=float)
+    n = cols.sum()
+    totals = counts.sum(axis=1)
+    small = [s for s in counts.index if np.mean(totals[s] * cols / n < min_expected) > 0.5]
+    if not small or len(small) == len(counts.index):
+        return counts, []
+    out = counts.drop(index=small)
+    out.loc[OTHER_SEGMENTS] = counts.loc[small].sum(axis=0)
+    return out, small
 
 
 def _merge_rare(counts: pd.DataFrame, min_expected: float) -> tuple[pd.DataFrame, list[str]]:

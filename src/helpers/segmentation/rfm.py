@@ -85,28 +85,45 @@ def _worse_counts(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def quantile_scores(values, bins: int = 5, higher_is_better: bool = True) -> np.ndarray:
+def quantile_scores(values, bins: int = 5, higher_is_better: bool = True, reference=None) -> np.ndarray:
     """Scores 1..``bins`` by the rule of the module doc (ties share the lower score; no
-    dependence on row order). ``higher_is_better=False`` for recency (fewer days is better)."""
+    dependence on row order). ``higher_is_better=False`` for recency (fewer days is better).
+
+    ``reference``: the customers whose quantiles set the score boundaries (default: ``values``
+    themselves); a value then scores by how many reference customers are strictly worse."""
     if int(bins) != bins or not 2 <= bins <= 9:
         raise ValueError(f"rfm_bins must be a whole number from 2 to 9, not {bins!r}")
     x = np.asarray(values, dtype=float)
+    ref = x if reference is None else np.asarray(reference, dtype=float)
     if x.size == 0:
         return np.zeros(0, dtype=np.int64)
-    if np.isnan(x).any():
+    if np.isnan(x).any() or np.isnan(ref).any():
         raise ValueError("RFM values must not be missing")
+    if ref.size == 0:
+        raise ValueError("the reference customers for the score boundaries are empty")
     key = x if higher_is_better else -x
-    worse = _worse_counts(key)
-    return (1 + (int(bins) * worse) // x.size).astype(np.int64)
+    if reference is None:
+        worse = _worse_counts(key)
+    else:
+        worse = np.searchsorted(np.sort(ref if higher_is_better else -ref), key, side="left")
+    return np.minimum(1 + (int(bins) * worse) // ref.size, int(bins)).astype(
+        np.int64
+    )  # above every reference: the top score
 
 
-def score(rfm: pd.DataFrame, bins: int = 5) -> pd.DataFrame:
+def score(rfm: pd.DataFrame, bins: int = 5, reference: pd.DataFrame | None = None) -> pd.DataFrame:
     """``rfm`` (``recency_days, frequency, monetary``) with ``r_score, f_score, m_score`` and
-    ``fm_score`` (mean of F and M, rounded half up) added."""
+    ``fm_score`` (mean of F and M, rounded half up) added. ``reference``: another RFM table whose
+    quantiles set the score boundaries (e.g. the later snapshot, so that two snapshots are scored
+    alike); default ``rfm`` itself."""
     out = rfm.copy()
-    out["r_score"] = quantile_scores(out["recency_days"], bins, higher_is_better=False)
-    out["f_score"] = quantile_scores(out["frequency"], bins)
-    out["m_score"] = quantile_scores(out["monetary"], bins)
+    ref = rfm if reference is None else reference
+    for col, name, better in (
+        ("recency_days", "r_score", False),
+        ("frequency", "f_score", True),
+        ("monetary", "m_score", True),
+    ):
+        out[name] = quantile_scores(out[col], bins, better, None if reference is None else ref[col])
     out["fm_score"] = np.floor((out["f_score"] + out["m_score"]) / 2 + 0.5).astype(np.int64)
     return out
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from helpers.reporting.text import esc
+
 TIERS = ("A", "B", "C")
 
 
@@ -93,7 +95,8 @@ def concentration(values: pd.Series, pareto_value_share: float = 0.8, points: in
 
 @dataclass
 class PredictedCLV:
-    """CLV per customer (``clv``: customer_id, predicted_clv), or why there is none (``reason``)."""
+    """CLV per customer (``clv``: customer_id, predicted_clv), or why there is none (``reason``,
+    Markdown with the error's text escaped)."""
 
     clv: pd.DataFrame | None
     reason: str
@@ -140,7 +143,7 @@ def predicted_clv(
             time_unit="W",
         )
     except (ModelFitError, ValueError) as exc:
-        return PredictedCLV(None, f"The CLV models could not be fitted, so there are no CLV tiers: {exc}", "", 0)
+        return PredictedCLV(None, f"The CLV models could not be fitted, so there are no CLV tiers: {esc(exc)}", "", 0)
     note = (
         "" if not fit.fell_back else f" ({MODEL_LABELS[fit.used]} was used: {MODEL_LABELS[fit.requested]} did not fit.)"
     )
