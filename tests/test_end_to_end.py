@@ -216,3 +216,48 @@ def test_a_wide_survey_export_gets_a_readable_data_quality_report(reports):
     html = (out / "data-quality-bank-survey" / "report.html").read_text()
     assert "The first 8 of the 27 numeric columns are shown" in html and html.count("<img") == 8
     assert "This input has no date column" in html and "Showing the first" not in html
+
+
+@pytest.mark.slow
+def test_segmentation_reports_export_one_row_per_customer_and_record_every_segments_shares(reports):
+    from sklearn.metrics import adjusted_rand_score
+
+    from helpers.segmentation.workflow import SEGMENT_COLUMNS
+
+    out, _ = reports
+    for name, n in (("segmentation-cdnow", 2357), ("segmentation-synthetic", 3000)):
+        m = json.loads((out / name / "metrics.json").read_text())
+        assert m["customers"] == n and m["clusters"] >= 2 and -1 <= m["silhouette"] <= 1, name
+        assert m["rows.transactions.read"] == m["rows.transactions.accepted"] + m["rows.transactions.quarantined"]
+        for what in ("customer_share", "revenue_share"):
+            total = sum(v for k, v in m.items() if k.startswith("segments.") and k.endswith(what))
+            assert total == pytest.approx(1.0), (name, what)
+        seg = pd.read_csv(out / name / "segments.csv", dtype={"customer_id": str})
+        assert list(seg.columns) == SEGMENT_COLUMNS and len(seg) == n and seg["customer_id"].is_unique
+        moves = pd.read_csv(out / name / "migration.csv", dtype={"customer_id": str})
+        assert set(moves["movement"]) <= {"upgraded", "slipped"} and len(moves) == m["migration.upgraded"] + m[
+            "migration.slipped"
+        ]
+    synth = json.loads((out / "segmentation-synthetic" / "metrics.json").read_text())
+    assert synth["rows.transactions.quarantined"] == 3 and synth["clusters"] == 4
+    assert synth["profiles.attributes_significant_by_cluster"] == 2  # acquisition channel and age band
+    seg = pd.read_csv(out / "segmentation-synthetic" / "segments.csv").merge(
+        pd.read_csv(ROOT / "data" / "synthetic" / "segmentation_groups.csv"), on="customer_id"
+    )
+    assert adjusted_rand_score(seg["group"], seg["cluster"]) >= 0.9
+    cdnow = (out / "segmentation-cdnow" / "report.html").read_text()
+    assert "Profiles by attribute are skipped: no customer table was given" in cdnow
+
+
+@pytest.mark.slow
+def test_segmentation_with_transactions_only_skips_the_optional_sections_with_a_sentence(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "helpers", "run", "segmentation", "--name", "plain", "--output-dir", str(tmp_path / "out"),
+         "-p", "transactions=data/synthetic/segmentation_transactions.csv", "-p", "n_clusters=3"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600, env={**os.environ, "WORKBENCH_PREVIEWS": "0"},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    html = (tmp_path / "out" / "plain" / "report.html").read_text()
+    assert "Profiles by attribute are skipped" in html and "Migration between segments is skipped" in html
+    assert not (tmp_path / "out" / "plain" / "migration.csv").exists()
+    assert json.loads((tmp_path / "out" / "plain" / "metrics.json").read_text())["clusters"] == 3
