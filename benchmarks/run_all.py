@@ -20,6 +20,8 @@ FULL = [
     ["bench_clv_summary.py"],
     ["bench_clv_fit.py"],
     ["bench_spark.py"],
+    ["bench_segmentation_rfm.py"],
+    ["bench_segmentation_clustering.py"],
 ]
 QUICK = [
     ["bench_runner.py"],
@@ -28,6 +30,8 @@ QUICK = [
     ["bench_clv_summary.py", "--rows", "200000", "--customers", "20000"],
     ["bench_clv_fit.py", "--customers", "20000"],
     ["bench_spark.py", "--rows", "200000", "--customers", "20000"],
+    ["bench_segmentation_rfm.py", "--rows", "200000", "--customers", "20000"],
+    ["bench_segmentation_clustering.py", "--customers", "20000"],
 ]
 
 

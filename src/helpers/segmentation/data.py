@@ -24,6 +24,8 @@ from datetime import date
 
 import ibis
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers.clv.data import MONEY_DECIMALS, TX_SCHEMA, purchase_days_expr
 from helpers.core.engine import portable
@@ -162,13 +164,16 @@ def rfm_table(
     if pd.isna(checks["as_of"]):
         raise ValueError("The transaction log has no dated rows: there is nothing to segment.")
     cut = pd.Timestamp(checks["as_of"])
-    rfm = rfm_expr(table, cut, **cols).to_pyarrow().to_pandas()
-    rfm = rfm.astype(RFM_DTYPES).sort_values("customer_id", ignore_index=True)
-    rfm["monetary"] = rfm["monetary"].round(MONEY_DECIMALS)
-    # customers whose only rows before the snapshot are returns: among the (few) returning customers
+    arrow = rfm_expr(table, cut, **cols).to_pyarrow()
+    # customers whose only rows before the snapshot are returns: the returning customers without an
+    # RFM row (a hash lookup in Arrow: pandas' isin on a million strings takes seconds)
     before = table.filter((table[date_col].cast("date") < ibis.date(cut.date().isoformat())) & (table[amount_col] < 0))
-    returners = before.select(customer_id=before[customer_col].cast("string")).distinct().to_pyarrow().to_pandas()
-    only_returns = int((~returners["customer_id"].isin(rfm["customer_id"])).sum())
+    returners = before.select(customer_id=before[customer_col].cast("string")).distinct().to_pyarrow()
+    ids = arrow.column("customer_id").cast(pa.string())
+    found = pc.sum(pc.is_in(returners.column("customer_id").cast(pa.string()), value_set=ids)).as_py()
+    only_returns = len(returners) - int(found or 0)
+    rfm = arrow.to_pandas().astype(RFM_DTYPES).sort_values("customer_id", ignore_index=True)
+    rfm["monetary"] = rfm["monetary"].round(MONEY_DECIMALS)
     return RFMResult(
         rfm=rfm,
         as_of=cut,
