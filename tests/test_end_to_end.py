@@ -235,9 +235,10 @@ def test_segmentation_reports_export_one_row_per_customer_and_record_every_segme
         seg = pd.read_csv(out / name / "segments.csv", dtype={"customer_id": str})
         assert list(seg.columns) == SEGMENT_COLUMNS and len(seg) == n and seg["customer_id"].is_unique
         moves = pd.read_csv(out / name / "migration.csv", dtype={"customer_id": str})
-        assert set(moves["movement"]) <= {"upgraded", "slipped"} and len(moves) == m["migration.upgraded"] + m[
-            "migration.slipped"
-        ]
+        assert (
+            set(moves["movement"]) <= {"upgraded", "slipped"}
+            and len(moves) == m["migration.upgraded"] + m["migration.slipped"]
+        )
     synth = json.loads((out / "segmentation-synthetic" / "metrics.json").read_text())
     assert synth["rows.transactions.quarantined"] == 3 and synth["clusters"] == 4
     assert synth["profiles.attributes_significant_by_cluster"] == 2  # acquisition channel and age band

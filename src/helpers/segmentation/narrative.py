@@ -95,6 +95,19 @@ def clusters_vs_segments(ari: float, k: int, n_segments: int) -> str:
     )
 
 
+def mixture_agreement(ari: float, k: int) -> str:
+    """How far a Gaussian mixture with the same number of clusters agrees with k-means."""
+    if ari >= 0.8:
+        verdict = "the same clusters, so they do not depend on the method"
+    elif ari >= 0.5:
+        verdict = "broadly the same clusters, with some customers between them"
+    else:
+        verdict = "different clusters: the boundaries depend on the method, so read the profiles, not the exact lines"
+    return (
+        f"A Gaussian mixture with {k} components agrees with k-means at an adjusted Rand index of {ari:.2f}: {verdict}."
+    )
+
+
 def tiers_sentence(tiers: pd.DataFrame, what: str) -> str:
     """Tier A's size and share of ``what`` (e.g. "revenue", "predicted CLV");
     ``tiers``: :func:`helpers.segmentation.value.tier_summary`."""

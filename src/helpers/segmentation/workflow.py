@@ -32,7 +32,8 @@ from helpers.segmentation.value import abc_tiers, concentration, predicted_clv, 
 
 __all__ = ["SEGMENT_COLUMNS", "SegmentationAnalysis", "slug"]
 
-#: The columns of ``segments.csv``, one row per customer, for CRM tools.
+#: The columns of ``segments.csv``, one row per customer, for CRM tools: the issue's list first
+#: (``value_tier`` by revenue), then the cluster's name, predicted CLV and the tier by it.
 SEGMENT_COLUMNS = [
     "customer_id",
     "recency_days",
@@ -43,8 +44,8 @@ SEGMENT_COLUMNS = [
     "m_score",
     "rfm_segment",
     "cluster",
-    "cluster_name",
     "value_tier",
+    "cluster_name",
     "predicted_clv",
     "clv_tier",
 ]
@@ -312,7 +313,13 @@ class SegmentationAnalysis:
             "clv_tiers": narrative.tiers_sentence(self.clv_tiers_, "predicted CLV")
             if self.clv_tiers_ is not None
             else "",
-            "clusters": f"{self.clusters_.choice_reason_} {self.clusters_.stability_sentence()}",
+            "clusters": " ".join(
+                (
+                    self.clusters_.choice_reason_,
+                    self.clusters_.stability_sentence(),
+                    narrative.mixture_agreement(float(self.clusters_.gmm_agreement_), int(self.clusters_.k_)),
+                )
+            ),
             "clusters_vs_segments": narrative.clusters_vs_segments(
                 self.cluster_segment_ari_, int(self.clusters_.k_), int((self.segments_["customers"] > 0).sum())
             ),
