@@ -4,7 +4,9 @@ A responses file has one row per respondent and one column per question. Which c
 answers (``items``: a list of names or a regular expression; default every column but
 ``respondent_id``) and the answer scale (``scale=(min, max)``) are options of the load; answers
 that are not numbers or lie outside the scale are set aside, blank answers are kept as missing,
-and a respondent with no answer at all is set aside.
+and a respondent with no answer at all is set aside. Declared ``missing_codes`` (e.g. ``[-99]``)
+are not checked against the scale: the analysis turns them into missing answers and counts them
+(:func:`helpers.survey.data.clean_responses`).
 
 Light by design (standard library, ``helpers.core.registry`` and ``helpers.contracts.kinds``).
 """
@@ -25,7 +27,7 @@ from helpers.contracts.kinds import (
     sql_literal,
     typed_value,
 )
-from helpers.core.registry import Domain, register
+from helpers.core.registry import Domain, Metric, register
 
 
 def answer_fields(ctx: KindContext) -> list[Field]:
@@ -56,12 +58,21 @@ def answer_rules(ctx: KindContext, answers: Sequence[Field], resolved: Mapping[s
         return []
     rules = []
     scale = ctx.options.get("scale")
+    codes = [float(c) for c in (ctx.options.get("missing_codes") or [])]
+    declared = f"{{value}} IN ({', '.join(repr(c) for c in codes)})" if codes else ""
     if scale:
-        lo, hi = scale
+        # one (lo, hi) for every answer, or a mapping column -> (lo, hi) (columns left out are not checked)
+        scales = dict(scale) if isinstance(scale, Mapping) else {f.name: scale for f in answers}
         for f in answers:
+            if f.name not in scales or scales[f.name] is None:
+                continue
+            lo, hi = scales[f.name]
             value = typed_value(f.name)
             reason = sql_literal(f"{f.name}: outside scale {lo:g}-{hi:g}")
-            rules.append(f"CASE WHEN {value} < {lo} OR {value} > {hi} THEN {reason} END")
+            outside = f"({value} < {lo} OR {value} > {hi})"
+            if declared:  # a declared missing code (e.g. -99) is a missing answer, not an answer outside the scale
+                outside = f"{outside} AND NOT coalesce({declared.format(value=value)}, false)"
+            rules.append(f"CASE WHEN {outside} THEN {reason} END")
     all_blank = " AND ".join(f"nullif(trim({sql_ident(resolved[f.name])}), '') IS NULL" for f in answers)
     rules.append(f"CASE WHEN {all_blank} THEN 'no answers' END")
     return rules
@@ -71,7 +82,7 @@ RESPONSES = Contract(
     "responses",
     (Field("respondent_id", "id", required=False, nullable=True, description="respondent identifier"),),
     "one row per respondent, one column per question",
-    options=("items", "scale"),
+    options=("items", "scale", "missing_codes"),
     extra_fields=answer_fields,
     extra_rules=answer_rules,
 )
@@ -82,5 +93,35 @@ DOMAIN = register(
         title="Survey analysis",
         kinds=(RESPONSES,),
         simulators={"responses": "helpers.survey.simulate:generate_responses"},
+        metrics=(
+            Metric("respondents", "Respondents", kind="int", help="respondents analysed, after cleaning"),
+            Metric("cleaning.{step}", "Set aside: {step}", kind="int", help="respondents set aside by a cleaning step"),
+            Metric("cleaning.missing_codes_replaced", "Missing codes made missing", kind="int"),
+            Metric(
+                "nps", "NPS", kind="float", unit="points", help="promoters (9-10) minus detractors (0-6), -100..100"
+            ),
+            Metric(
+                "nps_moe", "NPS margin of error (95 %)", kind="float", unit="points", help="Wald, on the effective base"
+            ),
+            Metric("nps_se", "NPS standard error", kind="float", unit="points"),
+            Metric("csat.top_box", "Satisfied (top two boxes)", kind="share"),
+            Metric("csat.low", "Satisfied: 95 % interval, low", kind="share"),
+            Metric("csat.high", "Satisfied: 95 % interval, high", kind="share"),
+            Metric("alpha.{block}", "Cronbach's alpha (raw): {block}", kind="float"),
+            Metric("alpha_standardized.{block}", "Cronbach's alpha (standardised): {block}", kind="float"),
+            Metric("index.{block}", "Satisfaction index: {block}", kind="float", unit="0-100"),
+            Metric("drivers.r2", "Variation explained by the drivers (R²)", kind="float"),
+            Metric(
+                "drivers.relative_weight.{driver}",
+                "Relative weight: {driver}",
+                kind="float",
+                help="Johnson, sums to R²",
+            ),
+            Metric("drivers.shapley.{driver}", "Shapley importance: {driver}", kind="float", help="LMG, sums to R²"),
+            Metric(
+                "weighting.efficiency", "Weighting efficiency", kind="share", help="Kish effective base / respondents"
+            ),
+            Metric("weighting.effective_base", "Effective base", kind="float", unit="respondents"),
+        ),
     )
 )
