@@ -456,3 +456,143 @@ def test_the_notebooks_calls_still_work():
         plots.histogram(BINS, title="Distribution of amount", xlabel="amount (file units)"),
     ]  # fmt: skip
     assert all(isinstance(f, Figure) for f in figs)
+
+
+# --- survey charts: diverging Likert bars and the quadrant chart -----------------------------
+
+LIKERT = pd.DataFrame(
+    {1: [10.0, 0.0], 2: [20.0, 10.0], 3: [30.0, 20.0], 4: [25.0, 40.0], 5: [15.0, 30.0], "n": [200, 180]},
+    index=pd.Index(["Prices are fair", "Delivery is fast"], name="item"),
+)
+AGREE = {1: "Strongly disagree", 2: "Disagree", 3: "Neutral", 4: "Agree", 5: "Strongly agree"}
+IPA = pd.DataFrame(
+    {
+        "driver": ["price", "quality", "service", "delivery", "website"],
+        "importance": [0.25, 0.20, 0.12, 0.08, 0.05],
+        "performance": [0.40, 0.72, 0.60, 0.78, 0.55],
+    }
+)
+SURVEY_CHARTS = {
+    "diverging_likert": lambda **kw: plots.diverging_likert(LIKERT, **kw),
+    "quadrant": lambda **kw: plots.quadrant(IPA, "importance", "performance", "driver", **kw),
+}
+
+
+def _segments(ax, row):
+    """(left, right, colour) of the bar pieces of one row, left to right."""
+    pieces = [p for p in ax.patches if abs(p.get_y() + p.get_height() / 2 - row) < 1e-9 and p.get_width() > 0]
+    return sorted((p.get_x(), p.get_x() + p.get_width(), to_hex(p.get_facecolor())) for p in pieces)
+
+
+def test_diverging_likert_puts_disagreement_left_agreement_right_and_splits_the_neutral():
+    fig = plots.diverging_likert(LIKERT, title="Agreement", ylabel="Statement", labels=AGREE)
+    ax = fig.axes[0]
+    edges = [(round(a, 9), round(b, 9)) for a, b, _ in _segments(ax, 0)]
+    # 1: 10 %, 2: 20 % left of the neutral half (15 %); 4: 25 %, 5: 15 % right of the other half
+    assert edges == [(-45, -35), (-35, -15), (-15, 15), (15, 40), (40, 55)]
+    colours = [c for *_, c in _segments(ax, 0)]
+    assert len(set(colours)) == 5 and colours[0] == plots.OKABE_ITO["vermillion"].lower()
+    assert colours[-1] == plots.OKABE_ITO["blue"].lower()
+    assert [(round(a, 9), round(b, 9)) for a, b, _ in _segments(ax, 1)] == [(-20, -10), (-10, 10), (10, 50), (50, 80)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Prices are fair", "Delivery is fast"]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # the first item on top
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == list(AGREE.values())
+    assert ax.get_xlabel() == "Share of answers (%)" and ax.get_title(loc="left") == "Agreement"
+
+
+def test_diverging_likert_writes_percentages_on_both_sides_without_a_minus():
+    fig = plots.diverging_likert(LIKERT, title="t", ylabel="Statement")
+    labels = _tick_texts(fig, "x")
+    assert "40 %" in labels and labels.count("20 %") == 2 and "0 %" in labels
+    assert all(t.endswith(" %") and MINUS not in t and "-" not in t for t in labels)
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo == -hi and hi >= 80  # symmetric around 0, room for the longest side
+
+
+def test_diverging_likert_on_an_even_scale_has_no_neutral_and_takes_a_given_midpoint():
+    even = pd.DataFrame({1: [10.0], 2: [30.0], 3: [40.0], 4: [20.0]}, index=["q"])
+    edges = [
+        (round(a, 9), round(b, 9))
+        for a, b, _ in _segments(plots.diverging_likert(even, title="t", ylabel="Item").axes[0], 0)
+    ]
+    assert edges == [(-40, -30), (-30, 0), (0, 40), (40, 60)]
+    given = plots.diverging_likert(even, title="t", ylabel="Item", neutral=2)
+    assert [(round(a, 9), round(b, 9)) for a, b, _ in _segments(given.axes[0], 0)] == [
+        (-25, -15),
+        (-15, 15),
+        (15, 55),
+        (55, 75),
+    ]
+    with pytest.raises(ValueError, match="neutral = 9 is not one of the scale points"):
+        plots.diverging_likert(even, title="t", ylabel="Item", neutral=9)
+    with pytest.raises(ValueError, match="scale points as ints"):
+        plots.diverging_likert(even.rename(columns=str), title="t", ylabel="Item")
+
+
+@pytest.mark.parametrize("points", [5, 7])
+def test_likert_colours_stay_apart_with_and_without_colour_blindness(points):
+    """CIEDE2000 >= 10 between every two answer colours, as for the palette above."""
+    table = pd.DataFrame([np.full(points, 100 / points)], columns=range(1, points + 1), index=["q"])
+    fig = plots.diverging_likert(table, title="t", ylabel="Item")
+    colours = [to_hex(h.get_facecolor()) for h in fig.axes[0].get_legend().legend_handles]
+    assert len(set(colours)) == points
+    for vision in CVD:
+        assert _closest_pair(colours, vision) >= 10, vision
+
+
+def test_quadrant_splits_at_the_means_and_names_the_corners():
+    corners = {"top_left": "Possible overkill", "top_right": "Keep up", "bottom_left": "Low priority", "bottom_right": "Fix first"}  # fmt: skip
+    fig = plots.quadrant(
+        IPA, "importance", "performance", "driver", title="Importance and performance",
+        xlabel="Importance (weight)", ylabel="Performance (share satisfied, %)", quadrant_labels=corners,
+        xfmt="share", yfmt="share",
+    )  # fmt: skip
+    ax = fig.axes[0]
+    splits = [ln for ln in ax.lines if ln.get_gid() == "quadrant-split"]
+    assert len(splits) == 2 and all(ln.get_linestyle() == "--" for ln in splits)
+    assert splits[0].get_xdata()[0] == pytest.approx(IPA["importance"].mean())
+    assert splits[1].get_ydata()[0] == pytest.approx(IPA["performance"].mean())
+    texts = {t.get_text(): t for t in ax.texts}
+    assert set(IPA["driver"]) <= set(texts)  # every point is named
+    fix = texts["Fix first"]
+    assert fix.get_position() == (0.98, 0.02) and fix.get_transform() == ax.transAxes
+    assert (fix.get_ha(), fix.get_va()) == ("right", "bottom")
+    assert texts["Possible overkill"].get_position() == (0.02, 0.98)
+    assert all(t.endswith(" %") for t in _tick_texts(fig, "x")) and all(t.endswith(" %") for t in _tick_texts(fig))
+    price = IPA.set_index("driver").loc["price"]  # important and performing poorly: bottom right
+    assert price["importance"] > splits[0].get_xdata()[0] and price["performance"] < splits[1].get_ydata()[0]
+
+
+def test_quadrant_takes_given_splits_and_refuses_unknown_corners():
+    fig = plots.quadrant(IPA, "importance", "performance", "driver", title="t", xlabel="x (w)", ylabel="y (%)",
+                         x_split=0.15, y_split=0.5)  # fmt: skip
+    splits = [ln for ln in fig.axes[0].lines if ln.get_gid() == "quadrant-split"]
+    assert (splits[0].get_xdata()[0], splits[1].get_ydata()[0]) == (0.15, 0.5)
+    assert not [t for t in fig.axes[0].texts if (t.get_gid() or "").startswith("quadrant-")]  # no names given
+    with pytest.raises(ValueError, match="unknown corner 'top'"):
+        plots.quadrant(IPA, "importance", "performance", "driver", title="t", xlabel="x", ylabel="y",
+                       quadrant_labels={"top": "Fix"})  # fmt: skip
+    with pytest.raises(ValueError, match="no column 'weight'"):
+        plots.quadrant(IPA, "weight", "performance", "driver", title="t", xlabel="x", ylabel="y")
+    assert len(plt.get_fignums()) == 1  # the refused charts opened no figure
+
+
+@pytest.mark.parametrize("chart", list(SURVEY_CHARTS))
+@pytest.mark.parametrize("missing", list(LABELS))
+@pytest.mark.parametrize("blank", ["", None])
+def test_the_survey_charts_need_their_title_and_axis_labels(chart, missing, blank):
+    with pytest.raises(ValueError, match=missing):
+        SURVEY_CHARTS[chart](**{**LABELS, missing: blank})
+    assert plt.get_fignums() == []
+
+
+def test_the_survey_charts_fit_the_report_column_with_readable_text():
+    long_items = LIKERT.rename(index={"Prices are fair": "Prices are fair for what you get"})
+    for fig in (
+        plots.diverging_likert(long_items, title="t", ylabel="Statement", labels=AGREE),
+        plots.quadrant(IPA, "importance", "performance", "driver", title="t", xlabel="x (w)", ylabel="y (%)",
+                       quadrant_labels={"bottom_right": "Fix first"}),
+    ):  # fmt: skip
+        assert isinstance(fig, Figure)
+        assert _png_width(fig) <= 930
+        assert _smallest_text_px(fig) >= plots.MIN_TEXT_PX

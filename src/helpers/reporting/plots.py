@@ -15,6 +15,8 @@ Conventions:
   0-1 shown in percent, ``26 %``), ``"percent"`` (already 0-100, ``26 %``), ``"money"``
   (``$12,345``, ``12,345 USD``, ``$2.5M``), or None (matplotlib's default); the same rules as
   the report's cards and tables (:mod:`helpers.core.formats`: ``%`` after a space, a real minus);
+- answer scales (:func:`diverging_likert`): Okabe-Ito vermillion for the negative end, blue for
+  the positive end, lighter towards the middle, a neutral grey for the midpoint;
 - time-split charts (calibration / holdout) mark the split: ``line(..., split_at=...)`` or
   :func:`mark_split` on any axes.
 
@@ -26,14 +28,17 @@ stops the chart; charts are images, so no text in them reaches the report's HTML
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import transforms
+from matplotlib.colors import LinearSegmentedColormap, to_hex
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from helpers.core.formats import MINUS
 from helpers.reporting.chart_style import (  # noqa: F401  (re-exported: the style is part of this API)
@@ -74,12 +79,14 @@ __all__ = [
     "SEQUENTIAL_CMAP",
     "axis_formatter",
     "bar",
+    "diverging_likert",
     "format_tick",
     "grouped_bar",
     "heatmap",
     "histogram",
     "line",
     "mark_split",
+    "quadrant",
     "roc",
     "use_theme",
 ]
@@ -408,3 +415,172 @@ def roc(curves: dict, aucs: dict, *, title: str) -> Figure:
     return _finish(
         ax, title, "False positive rate (share of buyers flagged)", "True positive rate (share of lapsers caught)"
     )
+
+
+#: Diverging answer scales: the negative end in Okabe-Ito vermillion, the positive end in
+#: Okabe-Ito blue (apart for every common colour-vision deficiency), each lighter towards the
+#: middle; the midpoint is a mid grey. On 5- and 7-point scales every two colours stay at least
+#: 10 CIEDE2000 apart for normal vision, protanopia, deuteranopia and tritanopia.
+_LIKERT_ENDS = (OKABE_ITO["vermillion"], OKABE_ITO["blue"])
+_LIKERT_NEUTRAL = "#B0B0B0"
+
+
+def _likert_colours(below: int, above: int) -> tuple[list[str], list[str]]:
+    """Colours of the points below the midpoint (most negative first) and above it (nearest the
+    middle first)."""
+    cmap = LinearSegmentedColormap.from_list("likert", [_LIKERT_ENDS[0], "#FFFFFF", _LIKERT_ENDS[1]])
+
+    def side(k: int, end: float, inner: float) -> list[str]:  # from the end inwards; one point: the end
+        positions = np.linspace(end, inner, k) if k > 1 else np.array([end] * k)
+        return [to_hex(cmap(float(v))) for v in positions]  # floats: an int would index the colour table
+
+    return side(below, 0.0, 0.38), side(above, 1.0, 0.62)[::-1]
+
+
+def diverging_likert(
+    distribution: pd.DataFrame,
+    *,
+    title: str,
+    xlabel: str = "Share of answers (%)",
+    ylabel: str,
+    neutral: int | None = None,
+    labels: Mapping[int, str] | None = None,
+) -> Figure:
+    """Diverging stacked bars of answers on an agreement/rating scale, one bar per item.
+
+    ``distribution``: rows = items (drawn top to bottom in the given order), columns = the scale
+    points as ints with the percentage of answers (0-100, as
+    :func:`helpers.survey.scores.likert_distribution` returns; its ``n`` column is ignored).
+    Points below the midpoint extend left of 0, points above it right; the midpoint (``neutral``;
+    None = the middle point of a scale with an odd number of points, none on an even scale) is
+    split half left, half right. The x axis is in percent of answers on both sides (no minus
+    sign); ``labels`` name the points in the legend (default: the numbers).
+    """
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    table = distribution.drop(columns=["n"], errors="ignore")
+    if table.empty or table.shape[1] < 2:
+        raise ValueError("distribution needs at least one item (row) and two scale points (columns).")
+    if not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) for c in table.columns):
+        bad = [c for c in table.columns if not isinstance(c, (int, np.integer)) or isinstance(c, bool)]
+        raise ValueError(f"distribution's columns must be the scale points as ints (besides 'n'); got {bad!r}.")
+    points = sorted(int(c) for c in table.columns)
+    if neutral is None and len(points) % 2 == 1:
+        neutral = points[len(points) // 2]
+    if neutral is not None and neutral not in points:
+        raise ValueError(f"neutral = {neutral!r} is not one of the scale points {points}.")
+    labels = dict(labels or {})
+    shares = table[points].astype(float).fillna(0.0).to_numpy()
+    mid = len(points) / 2 if neutral is None else points.index(neutral)
+    below = [i for i, _ in enumerate(points) if i < mid]
+    above = [i for i, _ in enumerate(points) if i > mid or (neutral is None and i >= mid)]
+    neg_colours, pos_colours = _likert_colours(len(below), len(above))
+    colours = dict(zip(below, neg_colours)) | dict(zip(above, pos_colours))
+    half = shares[:, points.index(neutral)] / 2 if neutral is not None else np.zeros(len(table))
+
+    rows = np.arange(len(table))
+    _fig, ax = _figure((FIGSIZE[0], max(FIGSIZE[1], 0.5 * len(table) + 1.8)))
+    style = {"height": 0.7, "edgecolor": "white", "linewidth": 0.6}
+    if neutral is not None:
+        ax.barh(rows, 2 * half, left=-half, color=_LIKERT_NEUTRAL, **style)
+    edge = -half
+    for i in reversed(below):  # outwards from the middle
+        ax.barh(rows, shares[:, i], left=edge - shares[:, i], color=colours[i], **style)
+        edge = edge - shares[:, i]
+    left_extent = -edge
+    edge = half.copy()
+    for i in above:
+        ax.barh(rows, shares[:, i], left=edge, color=colours[i], **style)
+        edge = edge + shares[:, i]
+    reach = float(max(left_extent.max(), edge.max(), 1.0))
+    step = next(s for s in (5, 10, 20, 25, 50) if reach / s <= 4)
+    limit = step * math.ceil(reach / step)
+    ax.set_xlim(-limit, limit)
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_tick(abs(v), "percent", span=2 * limit)))
+    ax.axvline(0, color=_REFERENCE, lw=1.0, zorder=3)
+    ax.set_yticks(rows)
+    ax.set_yticklabels([str(i) for i in table.index])
+    ax.set_ylim(len(table) - 0.5, -0.5)  # first item at the top
+    ax.grid(axis="y", visible=False)
+    handles = [
+        Patch(facecolor=_LIKERT_NEUTRAL if p == neutral else colours[i], label=str(labels.get(p, p)))
+        for i, p in enumerate(points)
+    ]
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False,
+        fontsize=FONT["legend"], title="Answer",
+    )  # fmt: skip
+    return _finish(ax, title, xlabel, ylabel)
+
+
+QUADRANTS = ("top_left", "top_right", "bottom_left", "bottom_right")
+
+
+def quadrant(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    label: str,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    x_split: float | None = None,
+    y_split: float | None = None,
+    quadrant_labels: Mapping[str, str] | None = None,
+    xfmt: str | None = None,
+    yfmt: str | None = None,
+) -> Figure:
+    """Scatter of ``y`` against ``x`` with each point named by ``label``, split into four
+    quadrants by dashed lines at ``x_split`` and ``y_split`` (default: the means of x and y).
+
+    ``quadrant_labels`` names the quadrants in their corners; keys ``top_left``, ``top_right``,
+    ``bottom_left``, ``bottom_right``. For an importance-performance matrix: x = importance,
+    y = performance, and ``bottom_right`` (important, performing poorly) is "Fix first".
+    ``xfmt``/``yfmt``: the axes' number formats. Rows without x or y are left out.
+    """
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    for c in (x, y, label):
+        if c not in frame.columns:
+            raise ValueError(f"the frame has no column {c!r}.")
+    names = dict(quadrant_labels or {})
+    unknown = [k for k in names if k not in QUADRANTS]
+    if unknown:
+        raise ValueError(f"quadrant_labels: unknown corner {unknown[0]!r}; use {', '.join(QUADRANTS)}.")
+    data = frame[[x, y, label]].dropna(subset=[x, y])
+    if data.empty:
+        raise ValueError(f"no row has both {x!r} and {y!r}: there is nothing to draw.")
+    xs, ys = data[x].astype(float).to_numpy(), data[y].astype(float).to_numpy()
+    x_split = float(xs.mean()) if x_split is None else float(x_split)
+    y_split = float(ys.mean()) if y_split is None else float(y_split)
+
+    _fig, ax = _figure()
+    ax.scatter(xs, ys, s=40, color=PALETTE[0], zorder=4)
+    for xv, yv, name in zip(xs, ys, data[label]):
+        ax.annotate(
+            str(name), (xv, yv), xytext=(5, 4), textcoords="offset points", fontsize=FONT["note"],
+            parse_math=False, zorder=5,
+        )  # fmt: skip
+    # room around the points (and the splits) for the point names and the corner names
+    x_lo, x_hi = min(xs.min(), x_split), max(xs.max(), x_split)
+    y_lo, y_hi = min(ys.min(), y_split), max(ys.max(), y_split)
+    dx, dy = (x_hi - x_lo) or abs(x_hi) or 1.0, (y_hi - y_lo) or abs(y_hi) or 1.0
+    ax.set_xlim(x_lo - 0.08 * dx, x_hi + 0.15 * dx)
+    ax.set_ylim(y_lo - 0.15 * dy, y_hi + 0.15 * dy)
+    ax.axvline(x_split, color=_REFERENCE, ls="--", lw=1.2, zorder=2, gid="quadrant-split")
+    ax.axhline(y_split, color=_REFERENCE, ls="--", lw=1.2, zorder=2, gid="quadrant-split")
+    corners = {
+        "top_left": (0.02, 0.98, "left", "top"),
+        "top_right": (0.98, 0.98, "right", "top"),
+        "bottom_left": (0.02, 0.02, "left", "bottom"),
+        "bottom_right": (0.98, 0.02, "right", "bottom"),
+    }
+    for key, text in names.items():
+        cx, cy, ha, va = corners[key]
+        ax.text(
+            cx, cy, str(text), transform=ax.transAxes, ha=ha, va=va, fontsize=FONT["note"], fontweight="bold",
+            color=_REFERENCE, parse_math=False, zorder=6, gid=f"quadrant-{key}",
+        )  # fmt: skip
+    _format_axis(ax.xaxis, xfmt, None)
+    _format_axis(ax.yaxis, yfmt, None)
+    return _finish(ax, title, xlabel, ylabel)
