@@ -10,8 +10,10 @@ Answers outside their scale are set aside earlier, by the ``responses`` contract
    later ones are set aside (skipped without an id column, and said so).
 4. **Speeders**: completion time under ``speeder_ratio`` times the median completion time of the
    respondents still in (e.g. 0.33: a third of the median).
-5. **Straight-liners**: the same answer to every item of a grid of at least
-   ``straightline_min_items`` items (all answered): a respondent who did not read the grid.
+5. **Straight-liners**: the same answer to every item of every grid of at least
+   ``straightline_min_items`` items, all answered (one value across all those grids): a
+   respondent who did not read the questions. One short grid answered alike is often honest
+   (everything "very important"), so a single grid does not decide unless it is the only one.
 
 Every set-aside row is kept in ``set_aside`` with its ``reason``; ``steps`` counts them, and
 ``respondents_in == kept + set aside`` always holds.
@@ -136,18 +138,15 @@ def clean_responses(
         notes.append("Speeders were not checked: no duration column was given.")
     long_grids = {b: list(c) for b, c in (grids or {}).items() if len(c) >= straightline_min_items}
     if long_grids:
-        flat = pd.Series(False, index=data.index)
-        which = pd.Series("", index=data.index, dtype=object)
-        for block, cols in long_grids.items():
-            block_answers = data[cols]
-            same = block_answers.notna().all(axis=1) & (block_answers.nunique(axis=1) == 1)
-            which[same & ~flat] = f"straight-liner: the same answer to all {len(cols)} items of {block}"
-            flat |= same
+        cols = list(dict.fromkeys(c for cs in long_grids.values() for c in cs))
+        block_answers = data[cols]
+        flat = block_answers.notna().all(axis=1) & (block_answers.nunique(axis=1) == 1)
+        names = ", ".join(long_grids)
         step(
             "straight-liners",
-            f"the same answer to every item of a grid of {straightline_min_items}+ items",
+            f"the same answer to all {len(cols)} items of the grids of {straightline_min_items}+ items ({names})",
             flat,
-            which,
+            f"straight-liner: the same answer to all {len(cols)} items of {names}",
         )
     kept = data[reasons == ""].reset_index(drop=True)
     aside = data[reasons != ""].assign(reason=reasons[reasons != ""]).reset_index(drop=True)

@@ -109,7 +109,7 @@ DOMAIN = register(
             Metric("csat.high", "Satisfied: 95 % interval, high", kind="share"),
             Metric("alpha.{block}", "Cronbach's alpha (raw): {block}", kind="float"),
             Metric("alpha_standardized.{block}", "Cronbach's alpha (standardised): {block}", kind="float"),
-            Metric("index.{block}", "Satisfaction index: {block}", kind="float", unit="0-100"),
+            Metric("index.{block}", "Index (0-100): {block}", kind="float", unit="0-100"),
             Metric("drivers.r2", "Variation explained by the drivers (R²)", kind="float"),
             Metric(
                 "drivers.relative_weight.{driver}",

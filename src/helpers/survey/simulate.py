@@ -293,3 +293,34 @@ def generate_responses(
         }
     )
     return SyntheticData("responses", frame, truth, {"latent": latent})
+
+
+def write_survey_export(path, rows: int = 2400, seed: int = 21) -> dict:
+    """Write the bundled survey demo (``data/synthetic/survey_responses.csv``): the
+    :func:`generate_responses` survey (two waves, known driver weights, a 4-item trust scale,
+    importance ratings, a region sample that over-represents the West) without its truth weight
+    column, plus what the cleaning steps must catch, planted on a seeded choice of respondents:
+    a ``duration_seconds`` column (log-normal, median about 7 minutes) with 25 speeders under one
+    minute, 20 straight-liners (one answer to the five driver ratings and the five importance ratings), 40 answers coded ``-99`` ("don't
+    know") and 6 respondents exported twice. Returns what was planted (row counts by kind)."""
+    from helpers.synth import write_frame
+
+    frame = generate_responses(rows, seed=seed).frame.drop(columns=["weight"])
+    rng = sim.rng(seed, sim.STREAM_MESSY)
+    n = len(frame)
+    frame["duration_seconds"] = np.round(rng.lognormal(np.log(420.0), 0.35, n)).astype(int)
+    chosen = rng.choice(n, 25 + 20, replace=False)
+    speeders, liners = chosen[:25], chosen[25:]
+    frame.loc[speeders, "duration_seconds"] = rng.integers(20, 60, speeders.size)
+    drivers = list(DEFAULT_DRIVER_WEIGHTS)
+    grid = [*drivers, *(f"importance_{d}" for d in drivers)]  # the two 5-item grids, answered alike
+    frame.loc[liners, grid] = np.repeat(rng.integers(1, 6, liners.size)[:, None], len(grid), axis=1).astype(float)
+    answer_cols = [*drivers, "overall_satisfaction", "trust_1", "trust_2", "trust_3", "trust_4"]
+    rows_coded = rng.choice(np.setdiff1d(np.arange(n), chosen), 40, replace=False)
+    cols_coded = rng.choice(answer_cols, 40)
+    for r, c in zip(rows_coded, cols_coded, strict=True):
+        frame.loc[r, c] = -99.0
+    dup = frame.iloc[rng.choice(np.setdiff1d(np.arange(n), chosen), 6, replace=False)]
+    frame = pd.concat([frame, dup], ignore_index=True)
+    write_frame(frame, path)
+    return {"rows": len(frame), "speeders": 25, "straight_liners": 20, "missing_codes": 40, "duplicates": 6}
