@@ -262,3 +262,27 @@ def test_segmentation_with_transactions_only_skips_the_optional_sections_with_a_
     assert "Profiles by attribute are skipped" in html and "Migration between segments is skipped" in html
     assert not (tmp_path / "out" / "plain" / "migration.csv").exists()
     assert json.loads((tmp_path / "out" / "plain" / "metrics.json").read_text())["clusters"] == 3
+
+
+@pytest.mark.slow
+def test_survey_reports_record_the_headline_scores_reliability_and_drivers(reports):
+    out, _ = reports
+    bank = json.loads((out / "survey-bank" / "metrics.json").read_text())
+    assert bank["respondents"] == 250
+    assert bank["alpha.imag"] == pytest.approx(0.8219, abs=5e-5)  # raw alpha, as SPSS reports it
+    assert bank["alpha_standardized.imag"] == pytest.approx(0.830227, abs=1e-5)  # as R plspm reports it
+    for name in ("survey-bank", "survey-nps-testdata", "survey-synthetic"):
+        m = json.loads((out / name / "metrics.json").read_text())
+        assert m["rows.responses.read"] == m["rows.responses.accepted"] + m["rows.responses.quarantined"], name
+        assert -100 <= m["nps"] <= 100 and m["nps_moe"] > 0, name
+        for method in ("relative_weight", "shapley"):
+            total = sum(v for k, v in m.items() if k.startswith(f"drivers.{method}."))
+            assert total == pytest.approx(m["drivers.r2"], abs=1e-9), (name, method)
+    synth = json.loads((out / "survey-synthetic" / "metrics.json").read_text())
+    assert 0 < synth["weighting.efficiency"] < 1 and 0 <= synth["csat.top_box"] <= 1
+    assert synth["cleaning.duplicate_respondents"] == 6 and synth["cleaning.speeders"] >= 25
+    html = (out / "survey-synthetic" / "report.html").read_text()
+    assert "Improve <strong>price</strong> first" in html and "a significant change" in html
+    gap = (out / "survey-gap" / "report.html").read_text()
+    assert "No item falls significantly short of expectations" in gap
+    assert "Key drivers are skipped" in gap and "Weighting is skipped" in gap

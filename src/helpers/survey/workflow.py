@@ -48,7 +48,9 @@ class SurveyAnalysis:
     None; ``csat_scale_max``: the top of the CSAT scale (top-two box = the two highest points);
     ``expectation_pattern``: how an item's expectation (or importance) column is named, e.g.
     ``"importance_{item}"`` or ``"{item} - Importance"``; ``min_base``: effective base below
-    which a group is shown but not tested; ``correction``: ``"holm"`` or ``"bh"``."""
+    which a group is shown but not tested; ``correction``: ``"holm"`` or ``"bh"``;
+    ``straightline_min_items``: grids this long or longer are checked for straight-lining (None:
+    no check)."""
 
     def __init__(
         self,
@@ -67,6 +69,7 @@ class SurveyAnalysis:
         duration_col: str | None = None,
         speeder_ratio: float | None = None,
         expectation_pattern: str | None = None,
+        straightline_min_items: int | None = 5,
         min_base: int = 30,
         correction: str = "holm",
     ):
@@ -85,6 +88,7 @@ class SurveyAnalysis:
         self.duration_col = duration_col
         self.speeder_ratio = speeder_ratio
         self.expectation_pattern = expectation_pattern
+        self.straightline_min_items = straightline_min_items
         self.min_base = min_base
         self.correction = correction
 
@@ -125,7 +129,8 @@ class SurveyAnalysis:
             missing_codes=self.missing_codes,
             duration_col=self.duration_col,
             speeder_ratio=self.speeder_ratio,
-            grids=grids,
+            grids=grids if self.straightline_min_items else None,
+            straightline_min_items=self.straightline_min_items or 0,
         )
         r = self.cleaning_.responses
         if len(r) < 3:
