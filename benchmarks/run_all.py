@@ -22,6 +22,8 @@ FULL = [
     ["bench_spark.py"],
     ["bench_segmentation_rfm.py"],
     ["bench_segmentation_clustering.py"],
+    ["bench_survey.py"],
+    ["bench_survey_shapley.py"],
 ]
 QUICK = [
     ["bench_runner.py"],
@@ -32,6 +34,20 @@ QUICK = [
     ["bench_spark.py", "--rows", "200000", "--customers", "20000"],
     ["bench_segmentation_rfm.py", "--rows", "200000", "--customers", "20000"],
     ["bench_segmentation_clustering.py", "--customers", "20000"],
+    ["bench_survey.py", "--respondents", "5000"],
+    [
+        "bench_survey_shapley.py",
+        "--rows",
+        "5000",
+        "--drivers",
+        "8",
+        "--sample-subsets",
+        "50",
+        "--check-drivers",
+        "6",
+        "--check-rows",
+        "2000",
+    ],
 ]
 
 
