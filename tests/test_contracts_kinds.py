@@ -90,7 +90,7 @@ def test_a_kind_declares_its_special_handling_as_hooks():
     survey, channels = registry.domain("survey"), registry.domain("channels")
     (responses,) = survey.kinds
     spend = next(c for c in channels.kinds if c.kind == "spend")
-    assert responses.options == ("items", "scale") and responses.extra_fields and responses.extra_rules
+    assert responses.options == ("items", "scale", "missing_codes") and responses.extra_fields and responses.extra_rules
     assert spend.options == ("channels",) and spend.extra_fields
     assert registry.contracts()["customers"].unique == "customer_id"
     with pytest.raises(ValueError, match="type must be one of"):

@@ -125,3 +125,13 @@ def test_each_section_without_its_inputs_is_skipped_with_a_sentence():
         "cleaning.missing_codes_replaced",
     }
     assert survey.summary_findings()[0].startswith("NPS is **10** points")
+
+
+def test_the_adjusted_wald_interval_is_shown_beside_wald_and_the_metrics_keep_wald():
+    frame = pd.read_csv(DATA / "survey" / "nps_testdata.csv")
+    wald = SurveyAnalysis(nps_col="REC").fit(frame)
+    both = SurveyAnalysis(nps_col="REC", nps_interval="adjusted_wald").fit(frame)
+    assert list(both.headline_table()["score"]) == ["NPS", "NPS, adjusted-Wald interval"]
+    assert both.metrics()["nps_moe"] == wald.metrics()["nps_moe"]
+    adjusted = both.headline_table().iloc[1]
+    assert adjusted["value"] == pytest.approx(wald.nps_.value) and adjusted["moe"] != pytest.approx(wald.nps_.moe)

@@ -48,7 +48,8 @@ class SurveyAnalysis:
     None; ``csat_scale_max``: the top of the CSAT scale (top-two box = the two highest points);
     ``expectation_pattern``: how an item's expectation (or importance) column is named, e.g.
     ``"importance_{item}"`` or ``"{item} - Importance"``; ``min_base``: effective base below
-    which a group is shown but not tested; ``correction``: ``"holm"`` or ``"bh"``;
+    which a group is shown but not tested; ``correction``: ``"holm"`` or ``"bh"``; ``nps_interval``:
+    ``"adjusted_wald"`` adds the adjusted-Wald interval beside the Wald one (the metrics keep Wald);
     ``straightline_min_items``: grids this long or longer are checked for straight-lining (None:
     no check)."""
 
@@ -72,6 +73,7 @@ class SurveyAnalysis:
         straightline_min_items: int | None = 5,
         min_base: int = 30,
         correction: str = "holm",
+        nps_interval: str = "wald",
     ):
         self.id_col = id_col
         self.nps_col = nps_col
@@ -91,6 +93,7 @@ class SurveyAnalysis:
         self.straightline_min_items = straightline_min_items
         self.min_base = min_base
         self.correction = correction
+        self.nps_interval = nps_interval
 
     # ------------------------------------------------------------------------------------
     def answer_columns(self) -> list[str]:
@@ -145,6 +148,10 @@ class SurveyAnalysis:
         self._weight(r)
         w = self.weights_
         self.nps_ = scores.nps(r[self.nps_col].dropna(), weights=_aligned(w, r[self.nps_col])) if self.nps_col else None
+        self.nps_adjusted_ = None  # the adjusted-Wald interval, shown beside the Wald one when asked for
+        if self.nps_col and self.nps_interval == "adjusted_wald":
+            v = r[self.nps_col]
+            self.nps_adjusted_ = scores.nps(v.dropna(), weights=_aligned(w, v), method="adjusted_wald")
         if self.nps_col:
             self.nps_components_ = scores.nps_components(r[self.nps_col].dropna(), weights=_aligned(w, r[self.nps_col]))
         else:
@@ -179,14 +186,18 @@ class SurveyAnalysis:
         if not self.item_groups:
             self.skipped_["blocks"] = _skip("Item blocks are", "no `item_groups` were given")
             return
-        rows, dists = [], {}
+        rows, dists, means = [], {}, []
         for block, cols in self.item_groups.items():
             est = scores.satisfaction_index(r, cols, scale=self.scale_, weights=w)
             rows.append(
                 {"block": block, "items": len(cols), "index": est.value, "low": est.low, "high": est.high, "n": est.n}
             )
+            for item in cols:
+                m = scores.mean_ci(r[item], weights=w)
+                means.append({"block": block, "item": item, "mean": m.value, "low": m.low, "high": m.high, "n": m.n})
             dists[block] = scores.likert_distribution(r, cols, scale=tuple(int(x) for x in self.scale_), weights=w)
         self.indices_ = pd.DataFrame(rows)
+        self.item_means_ = pd.DataFrame(means)
         self.distributions_ = dists
         multi = {b: c for b, c in self.item_groups.items() if len(c) >= 2}
         if multi:
@@ -262,7 +273,9 @@ class SurveyAnalysis:
                 "Expectation gaps are", f"no answer column has a partner named like `{self.expectation_pattern}`"
             )
             return
-        self.gaps_ = gaps.expectation_gaps(r, pairs, weights=w, correction=self.correction)
+        dims = {b: [i for i in cols if i in pairs] for b, cols in self.item_groups.items()}
+        dims = {b: items for b, items in dims.items() if items}
+        self.gaps_ = gaps.expectation_gaps(r, pairs, dimensions=dims or None, weights=w, correction=self.correction)
 
     # ------------------------------------------------------------------------------------
     def metrics(self) -> dict:
@@ -313,6 +326,7 @@ class SurveyAnalysis:
         rows = []
         for name, est, unit, factor in (
             ("NPS", self.nps_, "points", 1.0),
+            ("NPS, adjusted-Wald interval", self.nps_adjusted_, "points", 1.0),
             (f"CSAT (top two of {self.csat_scale_max})", self.csat_, "% satisfied", 100.0),
         ):
             if est is not None:
