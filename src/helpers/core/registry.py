@@ -176,3 +176,12 @@ def find_metric(key: str, candidates: Iterable[Metric] | None = None) -> Metric 
         if "{" in metric.name and metric.matches(key):
             return metric
     return None
+
+
+def key_part(name: str) -> str:
+    """A name as one part of a dotted metric key: lower case, words joined by ``_`` (``"Cannot lose
+    them"`` -> ``cannot_lose_them``, ``"Product.Tastiness"`` -> ``product_tastiness``)."""
+    out = "".join(ch.lower() if ch.isalnum() else "_" for ch in str(name)).strip("_")
+    while "__" in out:
+        out = out.replace("__", "_")
+    return out or "x"

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from helpers.core.registry import key_part
 from helpers.segmentation import migration, narrative, profiles
 from helpers.segmentation.clustering import CustomerClusters
 from helpers.segmentation.data import RFMResult, rfm_table
@@ -51,12 +52,7 @@ SEGMENT_COLUMNS = [
 ]
 
 
-def slug(name: str) -> str:
-    """A segment name as a metric key part: ``"Cannot lose them"`` -> ``cannot_lose_them``."""
-    out = "".join(ch.lower() if ch.isalnum() else "_" for ch in str(name)).strip("_")
-    while "__" in out:
-        out = out.replace("__", "_")
-    return out or "segment"
+slug = key_part  # metric key parts (helpers.core.registry.key_part)
 
 
 def _n_clusters(value: int | str) -> int | str:

@@ -23,17 +23,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from helpers.core.registry import key_part
 from helpers.survey import data, drivers, gaps, reliability, scores, significance, waves, weighting
 
 __all__ = ["SurveyAnalysis", "slug"]
 
 
-def slug(name: str) -> str:
-    """A column or block name as a metric key part (``Financial Aid`` -> ``financial_aid``)."""
-    out = "".join(ch.lower() if ch.isalnum() else "_" for ch in str(name)).strip("_")
-    while "__" in out:
-        out = out.replace("__", "_")
-    return out or "x"
+slug = key_part  # metric key parts (helpers.core.registry.key_part)
 
 
 def _skip(section: str, what: str) -> str:
