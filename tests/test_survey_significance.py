@@ -12,7 +12,8 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.oneway import anova_oneway
 from statsmodels.stats.proportion import proportions_ztest
 
-from helpers.survey.significance import compare_groups, crosstab, row_weights
+from helpers.survey.group_tests import compare_groups
+from helpers.survey.significance import crosstab, row_weights
 
 
 def _expand(table: dict[str, dict[str, int]], row_var: str = "answer", col_var: str = "region") -> pd.DataFrame:

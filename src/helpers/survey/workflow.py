@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.registry import key_part
-from helpers.survey import data, drivers, gaps, reliability, scores, significance, waves, weighting
+from helpers.survey import data, drivers, gaps, group_tests, reliability, scores, significance, waves, weighting
 
 __all__ = ["SurveyAnalysis", "slug"]
 
@@ -230,7 +230,7 @@ class SurveyAnalysis:
                 )
             target = self.outcome_col or (self.csat_col if self.csat_col else None)
             if target:
-                out["comparison"] = significance.compare_groups(
+                out["comparison"] = group_tests.compare_groups(
                     r, target, g, weights=w, correction=self.correction, min_base=self.min_base
                 )
             self.group_results_[g] = out
