@@ -278,14 +278,22 @@ def test_planted_defects_in_a_messy_export_are_all_found(tmp_path, engine):
 
 
 def test_the_kinds_are_the_ones_the_domains_declare():
-    assert set(registry.kind_names()) == {"transactions", "customers", "responses", "journeys", "spend"}
+    assert set(registry.kind_names()) == {
+        "transactions",
+        "customers",
+        "responses",
+        "journeys",
+        "touchpoints",
+        "spend",
+        "costs",
+        "funnel",
+    }
     owners = {c.kind: d.name for d in registry.domains().values() for c in d.kinds}
     assert owners == {
         "transactions": "clv",
         "customers": "segmentation",
         "responses": "survey",
-        "journeys": "channels",
-        "spend": "channels",
+        **dict.fromkeys(("journeys", "touchpoints", "spend", "costs", "funnel"), "channels"),
     }
 
 

@@ -15,8 +15,17 @@ from helpers.core import registry
 from helpers.core.engine import Engine
 
 
-def test_registry_lists_all_five_kinds_each_with_a_simulator():
-    assert set(registry.kind_names()) == {"transactions", "customers", "responses", "journeys", "spend"}
+def test_registry_lists_all_eight_kinds_each_with_a_simulator():
+    assert set(registry.kind_names()) == {
+        "transactions",
+        "customers",
+        "responses",
+        "journeys",
+        "touchpoints",
+        "spend",
+        "costs",
+        "funnel",
+    }
     assert set(registry.simulated_kinds()) == set(registry.kind_names())
     assert all(isinstance(c, Contract) for c in registry.contracts().values())
     # the package's KINDS / CONTRACTS are the registry's, not a second list
@@ -91,7 +100,7 @@ def test_a_kind_declares_its_special_handling_as_hooks():
     (responses,) = survey.kinds
     spend = next(c for c in channels.kinds if c.kind == "spend")
     assert responses.options == ("items", "scale", "missing_codes") and responses.extra_fields and responses.extra_rules
-    assert spend.options == ("channels",) and spend.extra_fields
+    assert spend.options == ("channels", "controls") and spend.extra_fields
     assert registry.contracts()["customers"].unique == "customer_id"
     with pytest.raises(ValueError, match="type must be one of"):
         Field("x", "money")

@@ -18,7 +18,16 @@ SMALL = {"transactions": 3_000, "customers": 500, "responses": 500, "journeys": 
 
 def test_every_contract_kind_has_a_simulator():
     assert set(registry.simulated_kinds()) == set(registry.kind_names())
-    assert set(registry.simulated_kinds()) == {"transactions", "customers", "responses", "journeys", "spend"}
+    assert set(registry.simulated_kinds()) == {
+        "transactions",
+        "customers",
+        "responses",
+        "journeys",
+        "touchpoints",
+        "spend",
+        "costs",
+        "funnel",
+    }
 
 
 # --- determinism ------------------------------------------------------------------------------

@@ -19,10 +19,14 @@ responses       number of respondents (exact).
 journeys        number of individual journeys simulated (exact). The frame aggregates them to
                 one row per distinct path, so it has fewer rows; the individual journeys are
                 in ``details["journeys"]``.
+touchpoints     number of journeys (exact), simulated as for ``journeys``; one row per touch.
 spend           number of weeks (exact).
+costs           number of simulated leads behind the costs (the frame is monthly cost per channel;
+                the customers and transactions are in ``details``).
+funnel          number of leads (exact); one row per lead and stage reached.
 ==============  ===============================================================================
 
-Dates are ``datetime64[ns]`` at midnight (no time part). Text columns use pandas' string dtype.
+Dates are ``datetime64[ns]`` at midnight (no time part); touchpoint timestamps have a time of day. Text columns use pandas' string dtype.
 :func:`write_messy_transactions` writes the bundled messy export (``data/synthetic/``).
 """
 

@@ -3,6 +3,8 @@
 - :func:`generate_journeys` (the ``journeys`` kind): multi-touch paths with a logistic
   conversion model, aggregated to one row per distinct path; ``rows`` individual journeys are
   simulated (the frame has fewer rows, the journeys are in ``details["journeys"]``);
+- :func:`generate_touchpoints` (the ``touchpoints`` kind): the same journeys as raw events, one
+  row per touch with a timestamp, the conversion flag and value on a converting journey's last touch;
 - :func:`generate_spend` (the ``spend`` kind): weekly marketing-mix data, ``rows`` weeks, with
   adstock and saturation from :mod:`helpers.channels.transforms`.
 """
@@ -24,9 +26,16 @@ __all__ = [
     "JOURNEY_CHANNEL_SHARES",
     "MMM_CHANNELS",
     "MMM_DEFAULTS",
+    "generate_costs",
     "generate_journeys",
     "generate_spend",
+    "generate_touchpoints",
+    "write_channel_demo",
 ]
+
+#: Rows with a planted defect appended to the demo's touchpoints: a touch with no channel and a
+#: timestamp that is not one; the report sets them aside with their reasons.
+PLANTED_TOUCHPOINT_DEFECTS = ("J9999998,2025-02-03 10:00:00,,0,0.0\n", "J9999999,2025-02-30 25:61:00,search,0,0.0\n")
 
 JOURNEY_CHANNEL_SHARES = {"search": 0.30, "social": 0.25, "email": 0.15, "display": 0.20, "direct": 0.10}
 JOURNEY_BETAS = {"search": 0.50, "social": 0.20, "email": 0.40, "display": 0.10, "direct": 0.70}
@@ -163,6 +172,108 @@ def generate_journeys(
     return SyntheticData("journeys", frame, truth, {"journeys": journeys, "channel_effects": effects})
 
 
+def generate_touchpoints(
+    rows: int,
+    seed: int | None = 0,
+    *,
+    start: str = "2025-01-01",
+    days: int = 90,
+    mean_gap_hours: float = 30.0,
+    **options,
+) -> SyntheticData:
+    """Raw touchpoint events of ``rows`` journeys simulated as in :func:`generate_journeys` (``options``
+    go there): ``journey_id``, ``timestamp`` (the first touch uniform over ``days`` days from
+    ``start``, then exponential gaps with mean ``mean_gap_hours``, whole seconds), ``channel``,
+    ``conversion`` (1 on the last touch of a converting journey, else 0) and ``value`` (its value,
+    else 0). Aggregating the events by journey gives back :func:`generate_journeys`' frame (same
+    seed and options), which is ``details["paths"]``; the truth is the same."""
+    base = generate_journeys(rows, seed, **options)
+    j = base.details["journeys"]
+    n = len(j)
+    touches = base.frame["path"].str.split(" > ").to_numpy()[j["path_row"].to_numpy()]
+    length = j["length"].to_numpy()
+    owner = np.repeat(np.arange(n), length)
+    last = np.cumsum(length) - 1
+    rng = sim.rng(seed, stream=7)
+    first = rng.random(n) * days * 86_400.0
+    gaps = rng.exponential(mean_gap_hours * 3600.0, size=int(length.sum()))
+    gaps[np.cumsum(length) - length] = 0.0
+    seconds = np.floor(np.repeat(first, length) + _cumsum_by_group(gaps, length))
+    conversion = np.zeros(owner.size, dtype=np.int64)
+    value = np.zeros(owner.size)
+    conversion[last] = j["converted"].to_numpy().astype(np.int64)
+    value[last] = j["value"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "journey_id": sim.str_series(sim.digits_bytes("J", np.arange(1, n + 1), len(str(n)))),
+            "timestamp": pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s"),
+            "channel": pd.Series(np.concatenate(touches), dtype="str"),
+            "conversion": conversion,
+            "value": value,
+        }
+    )
+    frame["journey_id"] = frame["journey_id"].to_numpy()[owner]
+    return SyntheticData("touchpoints", frame, base.truth, {**base.details, "paths": base.frame})
+
+
+def generate_costs(rows: int = 5000, seed: int | None = 0, **options) -> SyntheticData:
+    """Monthly marketing cost per acquisition channel (``channel``, ``date``, ``cost``) for a base of
+    ``rows`` simulated leads: the costs of :func:`helpers.channels.simulate_base.generate_channel_base`
+    (same seed and options), whose customers and transactions are ``details``."""
+    from helpers.channels.simulate_base import generate_channel_base
+
+    base = generate_channel_base(rows, seed, **options)
+    details = {"customers": base.frame, **{k: v for k, v in base.details.items() if k != "costs"}}
+    return SyntheticData("costs", base.details["costs"], base.truth, details)
+
+
+def write_channel_demo(folder, seed: int = 5, prefix: str = "channels") -> dict:
+    """Write the bundled channel demo to ``folder``: ``{prefix}_touchpoints.csv`` (4,000 journeys
+    as raw events, plus :data:`PLANTED_TOUCHPOINT_DEFECTS`), ``{prefix}_paths.csv`` (20,000
+    journeys aggregated to paths), ``{prefix}_spend.csv`` (156 weeks), ``{prefix}_customers.csv``,
+    ``{prefix}_transactions.csv`` and ``{prefix}_costs.csv`` (4,000 leads through five channels),
+    ``{prefix}_funnel.csv`` (3,000 leads) and ``{prefix}_truth.json`` (every simulator's truth).
+    Returns the paths by role."""
+    import json
+    from pathlib import Path
+
+    from helpers.channels.simulate_base import generate_channel_base
+    from helpers.channels.simulate_funnel import generate_funnel
+    from helpers.synth import write_frame
+
+    folder = Path(folder)
+    touch = generate_touchpoints(4_000, seed)
+    paths = generate_journeys(20_000, seed + 1)
+    spend = generate_spend(156, seed + 2)
+    base = generate_channel_base(4_000, seed + 3)
+    funnel = generate_funnel(3_000, seed + 4)
+    frames = {
+        "touchpoints": touch.frame,
+        "paths": paths.frame,
+        "spend": spend.frame,
+        "customers": base.frame,
+        "transactions": base.details["transactions"],
+        "costs": base.details["costs"],
+        "funnel": funnel.frame,
+    }
+    out = {role: write_frame(frame, folder / f"{prefix}_{role}.csv") for role, frame in frames.items()}
+    with open(out["touchpoints"], "a", encoding="utf-8") as fh:
+        fh.writelines(PLANTED_TOUCHPOINT_DEFECTS)
+    truth = {"touchpoints": touch.truth, "paths": paths.truth, "spend": spend.truth, "base": base.truth,
+             "funnel": funnel.truth}  # fmt: skip
+    out["truth"] = folder / f"{prefix}_truth.json"
+    out["truth"].write_text(json.dumps(truth, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return out
+
+
+def _cumsum_by_group(x: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """Running sum of ``x`` restarting at each group of ``length`` consecutive values."""
+    total = np.cumsum(x)
+    starts = np.cumsum(length) - length
+    before = np.where(starts > 0, total[np.maximum(starts - 1, 0)], 0.0)
+    return total - np.repeat(before, length)
+
+
 MMM_CHANNELS = ("tv", "search", "social", "display")
 MMM_DEFAULTS = dict(
     spend_scale={"tv": 20_000.0, "search": 8_000.0, "social": 6_000.0, "display": 4_000.0},
@@ -194,7 +305,7 @@ def generate_spend(
 
     ``rows`` weeks from ``start`` (a Monday). Spend patterns: tv in on/off flights, search steady
     with seasonality, social growing, display noisy with some dark weeks (scales ``spend_scale``,
-    default tv 40k, search 15k, social 10k, display 6k a week). Revenue:
+    default tv 20k, search 8k, social 6k, display 4k a week). Revenue:
 
         revenue_t = intercept + trend_per_week * t
                     + sum_k [s_k sin(2 pi k u_t) + c_k cos(2 pi k u_t)]   (u_t = days/365.25)
@@ -203,7 +314,7 @@ def generate_spend(
     with sat_c = logistic_saturation(A_c / max_t A_c, lam_c) and A_c the geometric adstock of the
     spend (``l_max`` = 8 weights alpha_c^l, l = 0..7, normalised to sum 1 by default; zero spend
     assumed before the first week). Defaults: alpha tv .6 search .2 social .4 display .3; lam
-    tv 1.5 search 3 social 2.5 display 4; betas tv 30k search 25k social 12k display 6k;
+    tv 1.5 search 2 social 2.5 display 3; betas tv 30k search 25k social 12k display 6k;
     intercept 100k, trend 150/week, Fourier ((8000, -5000), (2000, 1500)), noise SD 4000.
 
     ``details["contributions"]``: per week the intercept, trend, seasonality, each channel's true

@@ -26,6 +26,7 @@ PANDAS_DTYPES = {
     "id": "string",
     "text": "string",
     "date": "datetime64[ns]",
+    "timestamp": "datetime64[ns]",
     "number": "float64",
     "integer": "Int64",
     "count": "Int64",
@@ -78,6 +79,19 @@ def _date_expr(col: str, fmt: str, timezone: str | None = None) -> str:
     return f"CAST(try_strptime(trim({col}), {_lit(fmt)}) AS DATE)"
 
 
+def _timestamp_expr(col: str, fmt: str, timezone: str | None = None) -> str:
+    """A date and time of day. ISO text is cast as written (a date alone is its midnight); with an offset
+    (``%z``) the time is converted to ``timezone`` when given, else to UTC."""
+    if fmt in ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S.%f"):
+        return f"TRY_CAST(trim({col}) AS TIMESTAMP)"
+    parsed = f"try_strptime(trim({col}), {_lit(fmt)})"
+    if "%z" in fmt:
+        from .columnar import zone_sql
+
+        return f"CAST({zone_sql(parsed, timezone or 'UTC')} AS TIMESTAMP)"
+    return f"CAST({parsed} AS TIMESTAMP)"
+
+
 def field_rules(
     fields: Sequence[Field],
     resolved: Mapping[str, str],
@@ -105,6 +119,10 @@ def field_rules(
                 typed, broken = _date_expr(src, fmt, values.timezone), f"not a date in format {fmt}"
                 extra = None
                 window = values.date_window
+            elif f.type == "timestamp":
+                fmt = date_formats[f.name]
+                typed, broken = _timestamp_expr(src, fmt, values.timezone), f"not a date and time in format {fmt}"
+                extra = None
             elif f.type == "number":
                 typed, broken = number_sql(src, values.decimal), "not a number"
                 extra = f"isnan({t}) OR isinf({t})"
@@ -250,7 +268,7 @@ def coerce_schema(df: pd.DataFrame, schema: Mapping[str, str]) -> pd.DataFrame:
         if col not in out.columns:
             continue
         dtype = PANDAS_DTYPES[typ]
-        if typ == "date":
+        if typ in ("date", "timestamp"):
             out[col] = pd.to_datetime(out[col]).astype(dtype)
         else:
             out[col] = out[col].astype(dtype)

@@ -25,7 +25,7 @@ from typing import Any
 
 #: Field types: ``id`` (text, trimmed, not empty), ``text``, ``date``, ``number`` (float),
 #: ``integer``, ``count`` (integer >= 0).
-FIELD_TYPES = ("id", "text", "date", "number", "integer", "count")
+FIELD_TYPES = ("id", "text", "date", "timestamp", "number", "integer", "count")
 
 
 class ContractError(ValueError):

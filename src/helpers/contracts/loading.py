@@ -341,7 +341,7 @@ def load(
         date_formats = {
             f.name: date_format or choose_date_format(con, tables.raw, resolved[f.name], path)
             for f in fields
-            if f.type == "date" and f.name in resolved
+            if f.type in ("date", "timestamp") and f.name in resolved
         }
         extra_reasons = contract.extra_rules(ctx, extra, resolved) if contract.extra_rules else ()
         number_cols = [
