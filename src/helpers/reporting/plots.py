@@ -67,6 +67,7 @@ from helpers.reporting.chart_style import (  # noqa: F401  (re-exported: the sty
     format_tick,
     use_theme,
 )
+from helpers.reporting.mix_plots import cost_benefit, funnel_bars, interval_dots, response_curves, stacked_area
 
 __all__ = [
     "DPI",
@@ -79,15 +80,20 @@ __all__ = [
     "SEQUENTIAL_CMAP",
     "axis_formatter",
     "bar",
+    "cost_benefit",
     "diverging_likert",
     "format_tick",
+    "funnel_bars",
     "grouped_bar",
     "heatmap",
     "histogram",
+    "interval_dots",
     "line",
     "mark_split",
     "quadrant",
+    "response_curves",
     "roc",
+    "stacked_area",
     "use_theme",
 ]
 
