@@ -24,6 +24,9 @@ FULL = [
     ["bench_segmentation_clustering.py"],
     ["bench_survey.py"],
     ["bench_survey_shapley.py"],
+    ["bench_channels_attribution.py"],
+    ["bench_channels_mmm.py"],
+    ["bench_channels_budget.py"],
 ]
 QUICK = [
     ["bench_runner.py"],
@@ -48,6 +51,9 @@ QUICK = [
         "--check-rows",
         "2000",
     ],
+    ["bench_channels_attribution.py", "--paths", "50000", "--repeats", "1", "--no-baseline"],
+    ["bench_channels_mmm.py", "--datasets", "1", "--no-baseline"],
+    ["bench_channels_budget.py", "--repeats", "2"],
 ]
 
 

@@ -256,7 +256,8 @@ def test_attribution_sentence_is_computed_from_the_table():
     text = attribution_sentence(table)
     assert text.startswith("display gains most under the data-driven models: +28.0 conversions (+280 %)")
     assert (
-        "display opens journeys that other channels close (it opens 60 % of converting journeys and closes 10 %)" in text
+        "display opens journeys that other channels close (it opens 60 % of converting journeys and closes 10 %)"
+        in text
     )
     assert "email loses most under the data-driven models: -28.0 conversions (-47 %)" in text
     assert "email closes journeys that other channels opened" in text

@@ -286,3 +286,35 @@ def test_survey_reports_record_the_headline_scores_reliability_and_drivers(repor
     gap = (out / "survey-gap" / "report.html").read_text()
     assert "No item falls significantly short of expectations" in gap
     assert "Key drivers are skipped" in gap and "Weighting is skipped" in gap
+
+
+@pytest.mark.slow
+def test_channel_reports_lead_with_the_budget_and_record_what_the_issue_names(reports):
+    out, _ = reports
+    truth = json.loads((ROOT / "data" / "synthetic" / "channels_truth.json").read_text())
+    synth = json.loads((out / "channels-synthetic" / "metrics.json").read_text())
+    for name in ("journeys", "spend", "customers", "transactions", "costs", "funnel"):
+        assert synth[f"rows.{name}.read"] == synth[f"rows.{name}.accepted"] + synth[f"rows.{name}.quarantined"]
+    assert synth["rows.journeys.quarantined"] == 2  # the two planted touchpoints
+    assert synth["attribution.conversions"] == truth["touchpoints"]["n_conversions"]
+    for model in ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov", "shapley"):
+        credited = sum(v for k, v in synth.items() if k.startswith(f"attribution.{model}."))
+        assert credited == pytest.approx(synth["attribution.conversions"], rel=1e-9), model
+    spend = pd.read_csv(ROOT / "data" / "synthetic" / "channels_spend.csv")
+    optimal = sum(v for k, v in synth.items() if k.startswith("budget.optimal_spend."))
+    assert optimal == pytest.approx(spend[["tv", "search", "social", "display"]].to_numpy().sum(), rel=1e-6)
+    assert synth["budget.expected_response_gain"] >= 0 and 0 < synth["mmm.r2"] <= 1 and synth["mmm.holdout_mape"] > 0
+    html = (out / "channels-synthetic" / "report.html").read_text()
+    summary = html[html.index('id="summary"') : html.index('id="Where-the-next-pound-should-go"')]
+    assert re.search(r"<li>(<p>)?Move .+? from .+? to .+?: the expected revenue goes from", summary)  # budget first
+    for name in ("budget.csv", "attribution.csv", "contributions.csv", "roas.csv", "scorecard.csv", "funnel.csv"):
+        assert (out / "channels-synthetic" / name).exists(), name
+    pymc = json.loads((out / "channels-pymc-example" / "metrics.json").read_text())
+    assert pymc["mmm.r2"] > 0.9  # the documented process: R² 0.95 with the true transforms
+    assert "mmm.roas.x1" in pymc and "scorecard.customers" not in pymc
+    pymc_html = (out / "channels-pymc-example" / "report.html").read_text()
+    assert "No channel scorecard: customers and transactions not given." in pymc_html
+    assert "No funnel: lead events not given." in pymc_html
+    robyn = json.loads((out / "channels-robyn" / "metrics.json").read_text())
+    assert {f"budget.optimal_spend.{c}" for c in ("tv_s", "ooh_s", "print_s", "search_s", "facebook_s")} <= set(robyn)
+    assert "attribution.conversions" not in robyn

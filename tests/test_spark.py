@@ -257,6 +257,10 @@ def _sample(schema: dict[str, str], rows: int = 400, seed: int = 7) -> pd.DataFr
         elif typ == "date":
             days = rng.integers(0, 500, rows)
             out[col] = [(pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(d))).date() for d in days]
+        elif typ == "timestamp":  # whole seconds over 30 days: some ties within a group, which must sort alike
+            out[col] = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+                rng.integers(0, 30 * 86_400, rows) // 3600 * 3600, unit="s"
+            )
         elif typ.startswith("float"):
             out[col] = np.round(rng.normal(30, 40, rows), 2)
         elif typ.startswith("int"):
