@@ -289,3 +289,15 @@ def test_markov_without_nulls_or_conversions_notes_instead_of_failing():
     m = MarkovAttribution().fit(["a > b", "b"], [2, 1])
     assert m.conversion_probability_ == 1.0 and "No nulls" in m.notes_[0]
     _close(m.removal_effects_, [F(2, 3), 1])  # without a, only start -> b (1/3 of journeys) converts
+
+
+def test_the_issues_call_takes_the_separator_in_fit_and_gives_series_by_channel():
+    paths, conv, nulls = ["search > tv", "tv", "search > email > tv"], [3, 1, 2], [5, 4, 1]
+    ours = MarkovAttribution(order=1).fit(paths, conv, nulls, sep=">")
+    assert isinstance(ours.removal_effects_, pd.Series) and isinstance(ours.credits_, pd.Series)
+    assert set(ours.credits_.index) == {"search", "tv", "email"}
+    assert ours.credits_.sum() == pytest.approx(6.0)
+    piped = MarkovAttribution(order=1).fit([p.replace(" > ", "|") for p in paths], conv, nulls, sep="|")
+    pd.testing.assert_series_equal(piped.removal_effects_, ours.removal_effects_)
+    shap = ShapleyAttribution().fit([p.replace(" > ", "|") for p in paths], conv, nulls, sep="|")
+    assert shap.credits_.sum() == pytest.approx(6.0)

@@ -150,3 +150,14 @@ def test_asked_for_synergy_the_interaction_gets_a_sentence_from_its_bootstrap_in
     inside = row["boot_low"] <= 0 <= row["boot_high"]
     assert sentence.startswith("No clear synergy" if inside else "search + social and tv")
     assert "90 % interval" in sentence
+
+
+def test_metric_keys_keep_the_channel_names_as_the_data_spells_them():
+    from helpers.channels.workflow import channel_key
+
+    assert [channel_key(c) for c in ("tv_S", "Paid Search", "google.ads", " x ")] == [
+        "tv_S",
+        "Paid_Search",
+        "google_ads",
+        "x",
+    ]

@@ -316,5 +316,5 @@ def test_channel_reports_lead_with_the_budget_and_record_what_the_issue_names(re
     assert "No channel scorecard: customers and transactions not given." in pymc_html
     assert "No funnel: lead events not given." in pymc_html
     robyn = json.loads((out / "channels-robyn" / "metrics.json").read_text())
-    assert {f"budget.optimal_spend.{c}" for c in ("tv_s", "ooh_s", "print_s", "search_s", "facebook_s")} <= set(robyn)
+    assert {f"budget.optimal_spend.{c}" for c in ("tv_S", "ooh_S", "print_S", "search_S", "facebook_S")} <= set(robyn)
     assert "attribution.conversions" not in robyn

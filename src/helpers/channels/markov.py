@@ -260,8 +260,12 @@ class MarkovAttribution:
             raise ValueError(f"order must be an integer >= 1, not {self.order!r}.")
         return int(self.order)
 
-    def fit(self, paths, conversions, nulls=None, value=None) -> MarkovAttribution:
-        """Count the chain's transitions from the paths and solve every removal (see the class doc)."""
+    def fit(self, paths, conversions, nulls=None, value=None, sep: str | None = None) -> MarkovAttribution:
+        """Count the chain's transitions from the paths and solve every removal (see the class doc).
+        ``sep``: the channel separator of these paths, if not the one given at construction (it then
+        replaces it, so later calls and the state names use it too)."""
+        if sep is not None:
+            self.sep = sep
         order = self._check_order()
         enc = encode_paths(paths, self.sep)
         n = enc.n_paths

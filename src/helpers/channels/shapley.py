@@ -87,7 +87,9 @@ class ShapleyAttribution:
         self.max_channels = max_channels
         self.value_function = value_function
 
-    def fit(self, paths, conversions, nulls=None, value=None) -> ShapleyAttribution:
+    def fit(self, paths, conversions, nulls=None, value=None, sep: str | None = None) -> ShapleyAttribution:
+        if sep is not None:  # the separator of these paths, replacing the one given at construction
+            self.sep = sep
         if self.value_function not in VALUE_FUNCTIONS:
             raise ValueError(f"value_function must be one of {VALUE_FUNCTIONS}, not {self.value_function!r}.")
         enc = encode_paths(paths, self.sep)

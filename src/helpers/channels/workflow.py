@@ -15,6 +15,7 @@ Sections, each a tested module of this package, each run only when its inputs ar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,9 +30,8 @@ from helpers.channels.markov import MarkovAttribution
 from helpers.channels.mmm import MarketingMixModel
 from helpers.channels.scorecard import RETENTION_DAYS, ChannelScorecard
 from helpers.channels.shapley import ShapleyAttribution
-from helpers.core.registry import key_part
 
-__all__ = ["ATTRIBUTION_MODELS", "ChannelAnalysis"]
+__all__ = ["ATTRIBUTION_MODELS", "ChannelAnalysis", "channel_key"]
 
 #: The attribution models in the report's order (columns of ``attribution_``).
 ATTRIBUTION_MODELS = (*HEURISTIC_MODELS, "markov", "shapley")
@@ -183,9 +183,9 @@ class ChannelAnalysis:
             for row in self.attribution_.itertuples(index=False):
                 for model in ATTRIBUTION_MODELS:
                     if hasattr(row, model):
-                        out[f"attribution.{model}.{key_part(row.channel)}"] = float(getattr(row, model))
+                        out[f"attribution.{model}.{channel_key(row.channel)}"] = float(getattr(row, model))
             for ch, re in self.markov_.removal_effects_.items():
-                out[f"markov.removal_effect.{key_part(ch)}"] = float(re)
+                out[f"markov.removal_effect.{channel_key(ch)}"] = float(re)
             out["markov.conversion_probability"] = float(self.markov_.conversion_probability_)
         if self.mmm_ is not None:
             m = self.mmm_
@@ -193,7 +193,7 @@ class ChannelAnalysis:
             out["mmm.holdout_mape"] = None if m.holdout_mape_ is None else float(m.holdout_mape_)
             out["mmm.weeks"] = int(m.n_obs_)
             for row in self.roas_.itertuples(index=False):
-                k = key_part(row.channel)
+                k = channel_key(row.channel)
                 out[f"mmm.roas.{k}"] = _num(row.roas)
                 out[f"mmm.roas_low.{k}"] = _num(row.roas_low)
                 out[f"mmm.roas_high.{k}"] = _num(row.roas_high)
@@ -204,8 +204,8 @@ class ChannelAnalysis:
             a = b.allocation_
             out["budget.total"] = float(a["optimal_spend"].sum())
             for row in a.itertuples(index=False):
-                out[f"budget.current_spend.{key_part(row.channel)}"] = float(row.current_spend)
-                out[f"budget.optimal_spend.{key_part(row.channel)}"] = float(row.optimal_spend)
+                out[f"budget.current_spend.{channel_key(row.channel)}"] = float(row.current_spend)
+                out[f"budget.optimal_spend.{channel_key(row.channel)}"] = float(row.optimal_spend)
             out["budget.expected_response_gain"] = float(b.expected_gain_)
             if b.gain_interval_ is not None:
                 out["budget.expected_response_gain_low"] = float(b.gain_interval_[0])
@@ -216,7 +216,7 @@ class ChannelAnalysis:
             t = self.scorecard_.table_
             out["scorecard.customers"] = int(t["customers"].sum())
             for row in t.itertuples(index=False):
-                k = key_part(row.channel)
+                k = channel_key(row.channel)
                 out[f"scorecard.cac.{k}"] = _num(row.cac)
                 out[f"scorecard.conversion_rate.{k}"] = _num(row.conversion_rate)
                 out[f"scorecard.retention_365d.{k}"] = _num(getattr(row, "retention_365d", None))
@@ -365,6 +365,13 @@ class ChannelAnalysis:
             c = self.mmm_.response_curve(ch, np.linspace(0.0, 2.0, points))
             frames.append(c.assign(channel=ch))
         return pd.concat(frames, ignore_index=True)
+
+
+def channel_key(name) -> str:
+    """A channel's name as one part of a metric key, as the data spells it (``mmm.roas.tv_S``): only
+    blanks and dots, which would break the dotted key, become ``_``."""
+    out = re.sub(r"[\s.]+", "_", str(name).strip()).strip("_")
+    return out or "x"
 
 
 def _with_channel(frame: pd.DataFrame) -> pd.DataFrame:
