@@ -32,8 +32,26 @@ the transforms as known. Each channel's
 ``p_value`` is an F test of "no effect": the model refitted without the channel against the full
 one (its coefficient and transform parameters together; approximate, as the transforms are not
 identified under that hypothesis). Intervals (90 %, percentile) come from a moving-block residual
-bootstrap (:mod:`.mmm_bootstrap`) refitting everything from the estimate. The holdout MAPE is
-from a separate fit on all but the last ``holdout_weeks`` (same spend scales), predicting them.
+bootstrap (:mod:`.mmm_bootstrap`) refitting everything from the posterior mode. The holdout MAPE
+is from a separate fit (same estimator) on all but the last ``holdout_weeks`` (same spend scales),
+predicting them.
+
+Point estimate (``point_estimate="mean"``, the default): the posterior mean under the priors
+above, flat priors on the linear coefficients and the noise variance fixed at its least-squares
+estimate, computed by importance sampling of the transform parameters
+(:func:`.mmm_bootstrap.posterior_draws`, :data:`N_POSTERIOR` draws), as Bayesian MMMs report
+posterior means. It is what ``roas_``, ``contributions_``, ``fitted_`` (and ``r2_``, ``loglik_``,
+``aic_``, computed from those fitted values), :meth:`~MarketingMixModel.channel_response`,
+:meth:`~MarketingMixModel.expected_response` and the ``response`` of
+:meth:`~MarketingMixModel.response_curve` report, so they agree with each other (the contributions
+sum to the target with the residual). ``transform_params_`` and ``coefficients_`` (and the p-values
+and notes) describe the posterior mode; the bootstrap intervals stay those of the mode's refits
+(the mean fell inside them for all 240 channels of the seeds below). Evidence, mean absolute
+relative ROAS error over 4 channels of ``generate_spend(156)`` (default noise): posterior mode 0.195
+-> mean 0.181 on seeds 100-129, 0.205 -> 0.188 on seeds 130-159 (paired difference over both
+-0.016, SE 0.003). Averaging the bootstrap refits instead (bagging) gained less (mean -0.005,
+median -0.009, SE 0.006, seeds 100-129); more starting points changed no optimum (seeds 100-159).
+``point_estimate="mode"`` reports the mode everywhere (with ``penalty=0`` the least-squares fit).
 
 ROAS (``roas_``) = a channel's fitted contribution over the period / its spend; mROAS = the extra
 contribution per extra unit of spend when the channel's whole weekly pattern is raised by 1 %.
@@ -49,7 +67,7 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 
-from .mmm_bootstrap import Responses, block_bootstrap
+from .mmm_bootstrap import Mixture, Responses, block_bootstrap, posterior_draws
 from .mmm_fit import (
     BOUND_HINT,
     Media,
@@ -63,9 +81,10 @@ from .mmm_fit import (
     synergy_groups,
 )
 
-__all__ = ["DEFAULT_MULTIPLIERS", "N_STARTS", "MarketingMixModel"]
+__all__ = ["DEFAULT_MULTIPLIERS", "N_POSTERIOR", "N_STARTS", "MarketingMixModel"]
 
 N_STARTS = 6  # starting points of the transform search (the box centre + random points)
+N_POSTERIOR = 1000  # importance-sampling draws of the posterior mean
 MIN_WEEKS = 26
 DEFAULT_MULTIPLIERS = np.linspace(0.0, 2.0, 41)
 _BAND = (5.0, 95.0)  # percentiles of the 90 % bootstrap intervals
@@ -79,11 +98,13 @@ class MarketingMixModel:
     0 skips), ``seasonality`` (yearly Fourier order, 0 = none), ``trend`` (linear in weeks),
     ``synergy`` (None or two channel groups), ``bootstrap`` (resamples; 0 skips the intervals),
     ``seed``, ``normalize_adstock`` (adstock weights sum to 1), ``penalty`` (0: least squares; > 0:
-    weight of the priors on the transform parameters). See the module docstring.
+    weight of the priors on the transform parameters), ``point_estimate`` ("mean": posterior mean,
+    "mode": posterior mode). See the module docstring.
 
     After :meth:`fit`: ``transform_params_``, ``coefficients_``, ``r2_``, ``holdout_mape_``,
     ``fitted_``, ``contributions_``, ``roas_``, ``notes_``, ``loglik_``, ``aic_``, ``n_obs_``,
-    ``n_draws_``, ``channels_``, ``spend_scale_``.
+    ``n_draws_``, ``channels_``, ``spend_scale_``, ``posterior_ess_`` (effective number of the
+    posterior-mean draws; 1 for the mode).
     """
 
     def __init__(
@@ -99,6 +120,7 @@ class MarketingMixModel:
         seed: int = 0,
         normalize_adstock: bool = True,
         penalty: float = 1.0,
+        point_estimate: str = "mean",
     ):
         self.adstock = adstock
         self.saturation = saturation
@@ -111,6 +133,7 @@ class MarketingMixModel:
         self.seed = seed
         self.normalize_adstock = normalize_adstock
         self.penalty = penalty
+        self.point_estimate = point_estimate
 
     # ------------------------------------------------------------------------------------
     def fit(
@@ -167,6 +190,7 @@ class MarketingMixModel:
         s_col = M[:, syn[0]].sum(axis=1) * M[:, syn[1]].sum(axis=1) if syn is not None else None
         fitted = F @ sol.free[:n_free] + M @ sol.beta + (gamma * s_col if syn is not None else 0.0)
         resid = y - fitted
+        mix, ess = self._mixture(problem, sol, ls, n_params, media, X, n_free, syn)
 
         # statsmodels OLS at the optimum: free columns, synergy, channels with a positive coefficient
         cols = dict(zip(terms, F.T))
@@ -189,9 +213,18 @@ class MarketingMixModel:
         self.spend_scale_ = pd.Series(scale, index=pd.Index(channels, name="channel"), name="spend_scale")
         self._media, self._resp, self._active, self._syn = media, resp, active, syn
         pvals = self._channel_tests(notes, channels, active, sol, ls.rss, M, F, s_col, y, X, n_params)
-        self._spend, self._hist, self._sol, self._draws = S, hist, sol, draws
+        self._spend, self._hist, self._sol, self._draws, self._mix = S, hist, sol, draws, mix
         self.n_draws_ = len(draws)
         self.n_obs_ = n
+        self.posterior_ess_ = ess
+        if self.posterior_ess_ < 20 and self.point_estimate == "mean":
+            notes.append(
+                f"The posterior mean rests on few effective draws ({self.posterior_ess_:.0f} of {N_POSTERIOR}): "
+                "the posterior is far from normal around its mode; the mode (point_estimate='mode') may be steadier."
+            )
+        media_mean, syn_mean = mix.weekly()
+        fitted = F @ mix.free_mean()[:n_free] + media_mean.sum(axis=1) + (syn_mean if syn is not None else 0.0)
+        resid = y - fitted
         rss = float(resid @ resid)
         self.r2_ = float(1.0 - rss / float(((y - y.mean()) ** 2).sum()))
         self.loglik_ = float(-n / 2.0 * (np.log(2 * np.pi * rss / n) + 1.0))
@@ -199,10 +232,19 @@ class MarketingMixModel:
         self.coefficients_ = self._coefficient_table(ols, terms, channels, active, syn, draws)
         self.transform_params_ = self._transform_table(channels, active, scale, notes, pvals)
         self._holdout(media, X, y, F, syn, starts, n_params, dates, fitted, notes)
-        self.contributions_ = self._contributions(dates, F, terms, controls, M, s_col, y)
+        self.contributions_ = self._contributions(dates, F, terms, controls, media_mean, syn_mean, y)
         self.roas_ = self._roas_table()
         self.notes_ = notes
         return self
+
+    def _mixture(self, problem, sol, ls, n_params, media, X, n_free, syn) -> tuple[Mixture, float]:
+        """The point estimate's parameter sets (posterior draws and weights, or the mode alone) and
+        the effective number of draws."""
+        draws, w, ess = [sol], np.ones(1), 1.0
+        if self.point_estimate == "mean":
+            sigma2 = ls.rss / max(int(problem.rows.sum()) - n_params, 1)
+            draws, w, ess = posterior_draws(problem, sol, sigma2, N_POSTERIOR, self.seed)
+        return Mixture(media, X, draws, w, n_free, syn), ess
 
     # ------------------------------------------------------------------------------------
     def _channel_tests(self, notes, channels, active, sol, rss, M, F, s_col, y, X, n_params) -> np.ndarray:
@@ -300,11 +342,12 @@ class MarketingMixModel:
         if h > 0:
             hold[n - h :] = True
             hp = VarPro(media, X, y, F, rows=~hold, synergy=syn)
-            hs, _, _ = estimate(hp, starts, n_params, float(self.penalty))
-            M = media.columns(X, hs.z)[0]
-            pred = F @ hs.free[: F.shape[1]] + M @ hs.beta
+            hs, hls, _ = estimate(hp, starts, n_params, float(self.penalty))
+            mix, _ = self._mixture(hp, hs, hls, n_params, media, X, F.shape[1], syn)
+            media_mean, syn_mean = mix.weekly()
+            pred = F @ mix.free_mean()[: F.shape[1]] + media_mean.sum(axis=1)
             if syn is not None:
-                pred = pred + hs.free[F.shape[1]] * M[:, syn[0]].sum(axis=1) * M[:, syn[1]].sum(axis=1)
+                pred = pred + syn_mean
             pred = np.where(hold, pred, np.nan)
             ok = hold & (y != 0)
             if not hs.converged:
@@ -317,8 +360,8 @@ class MarketingMixModel:
             {"date": dates, "actual": y, "fitted": fitted, "holdout": hold, "holdout_prediction": pred}
         )
 
-    def _contributions(self, dates, F, terms, controls, M, s_col, y) -> pd.DataFrame:
-        sol, free = self._sol, self._sol.free
+    def _contributions(self, dates, F, terms, controls, media_mean, syn_mean, y) -> pd.DataFrame:
+        free = self._mix.free_mean()
         coef = dict(zip(terms, free[: len(terms)]))
         out = {"date": dates, "baseline": np.full(len(y), coef["intercept"])}
         col = dict(zip(terms, F.T))
@@ -329,17 +372,17 @@ class MarketingMixModel:
             out[c] = coef[c] * col[c]
         for c, name in enumerate(self.channels_):
             hit = np.flatnonzero(self._active == c)
-            out[name] = sol.beta[hit[0]] * M[:, hit[0]] if hit.size else np.zeros(len(y))
-        if s_col is not None:
-            out["synergy"] = free[len(terms)] * s_col
+            out[name] = media_mean[:, hit[0]] if hit.size else np.zeros(len(y))
+        if syn_mean is not None:
+            out["synergy"] = syn_mean
         frame = pd.DataFrame(out)
         frame["residual"] = y - frame.drop(columns="date").sum(axis=1).to_numpy()
         return frame
 
     def _roas_table(self) -> pd.DataFrame:
-        sets = [self._sol] + self._draws
-        contrib = np.array([self._channel_totals(s) for s in sets])
-        up = np.array([self._channel_totals(s, 1.01) for s in sets])
+        ones = np.ones(self._active.size)
+        contrib = np.array([self._mix_totals(ones)] + [self._channel_totals(s) for s in self._draws])
+        up = np.array([self._mix_totals(1.01 * ones)] + [self._channel_totals(s, 1.01) for s in self._draws])
         spend = self._hist
         with np.errstate(divide="ignore", invalid="ignore"):
             roas = np.where(spend > 0, contrib / spend, np.nan)
@@ -389,15 +432,23 @@ class MarketingMixModel:
         out[self._active] = self._resp.channel_totals(sol.z, sol.beta, f)
         return out
 
+    def _mix_totals(self, factors) -> np.ndarray:
+        out = np.zeros(len(self.channels_))
+        out[self._active] = self._mix.channel_totals(factors)
+        return out
+
     def channel_response(self, spend_totals, draw: int | None = None) -> np.ndarray:
         """Expected contribution of each channel (target units, ``channels_`` order) over the modelled
         weeks when each channel's historical weekly spend pattern is scaled to total
-        ``spend_totals[i]``; ``draw`` None: point estimate, i: the i-th bootstrap refit. A channel
-        without historical spend has no pattern to scale and gives 0. Synergy is not included."""
+        ``spend_totals[i]``; ``draw`` None: point estimate (posterior mean), i: the i-th bootstrap
+        refit. A channel without historical spend has no pattern to scale and gives 0. Synergy is
+        not included."""
         self._check_fitted()
         tot, sol = self._factors(spend_totals), self._params(draw)
-        out = np.zeros(len(self.channels_))
         f = tot[self._active] / self._hist[self._active]
+        if draw is None:
+            return self._mix_totals(f)
+        out = np.zeros(len(self.channels_))
         out[self._active] = self._resp.channel_totals(sol.z, sol.beta, f)
         return out
 
@@ -408,6 +459,8 @@ class MarketingMixModel:
             return out
         sol = self._params(draw)
         f = self._factors(spend_totals)[self._active] / self._hist[self._active]
+        if draw is None:
+            return out + self._mix.synergy_total(f)
         return out + self._resp.synergy_total(sol.z, float(sol.free[len(self.terms_)]), f)
 
     def response_curve(self, channel: str, multipliers=DEFAULT_MULTIPLIERS) -> pd.DataFrame:
@@ -425,8 +478,9 @@ class MarketingMixModel:
         hit = np.flatnonzero(self._active == c)
         curves = np.zeros((1 + self.n_draws_, mult.size))
         if hit.size:
-            for i, s in enumerate([self._sol] + self._draws):
-                curves[i] = self._resp.curve(int(hit[0]), s.z, s.beta, mult)
+            curves[0] = self._mix.curve(int(hit[0]), mult)
+            for i, s in enumerate(self._draws):
+                curves[i + 1] = self._resp.curve(int(hit[0]), s.z, s.beta, mult)
         band = np.percentile(curves[1:], _BAND, axis=0) if self._draws else np.full((2, mult.size), np.nan)
         return pd.DataFrame(
             {

@@ -45,6 +45,7 @@ __all__ = [
     "drop_channel_rss",
     "estimate",
     "fit_theta",
+    "saturate",
     "starting_points",
     "synergy_groups",
 ]
@@ -138,7 +139,18 @@ class Media:
         return M, dM
 
 
-def _saturate(kind: str, a: np.ndarray, par: np.ndarray):
+def saturate(kind: str, a: np.ndarray, par) -> np.ndarray:
+    """Saturated values of the adstocked spend ``a`` (``par``: the natural saturation parameters,
+    each broadcasting against ``a``), as :func:`_saturate` without the derivatives."""
+    if kind == "logistic":
+        return np.tanh(par[0] / 2.0 * a)
+    half, slope = par
+    pos = a > 0
+    with np.errstate(over="ignore"):  # a tiny adstocked spend: (half / a)^slope -> inf, m -> 0
+        return np.where(pos, 1.0 / (1.0 + (half / np.where(pos, a, 1.0)) ** slope), 0.0)
+
+
+def _saturate(kind: str, a: np.ndarray, par):
     """Saturated values, their derivative in a, and in each (log-scale) saturation parameter."""
     if kind == "logistic":
         lam = par[0]
@@ -148,7 +160,8 @@ def _saturate(kind: str, a: np.ndarray, par: np.ndarray):
     half, slope = par
     pos = a > 0
     safe = np.where(pos, a, 1.0)
-    m = np.where(pos, 1.0 / (1.0 + (half / safe) ** slope), 0.0)
+    with np.errstate(over="ignore"):  # a tiny adstocked spend: (half / a)^slope -> inf, m -> 0
+        m = np.where(pos, 1.0 / (1.0 + (half / safe) ** slope), 0.0)
     g = slope * m * (1.0 - m)
     return m, np.where(pos, g / safe, 0.0), [-g, np.where(pos, g * np.log(safe / half), 0.0)]
 
@@ -172,10 +185,12 @@ class VarPro:
     """Residuals and Jacobian of the variable-projection problem on the rows ``rows`` of X, y, F.
 
     The media columns are computed on every row (so carry-over into later rows is right) and then
-    restricted to ``rows``; ``synergy`` is None or two index arrays of channel groups."""
+    restricted to ``rows``; ``synergy`` is None or two index arrays of channel groups. With
+    ``deriv`` False the residuals skip the media columns' derivatives (only :meth:`jacobian` needs
+    them; for evaluating many points without a search)."""
 
     def __init__(self, media: Media, X: np.ndarray, y: np.ndarray, F: np.ndarray, rows=None, synergy=None, sigma=None):
-        self.media, self.X = media, X
+        self.media, self.X, self.deriv = media, X, True
         self.set_penalty(sigma)
         self.rows = np.ones(len(y), bool) if rows is None else np.asarray(rows, bool)
         self.F = F[self.rows]
@@ -203,12 +218,12 @@ class VarPro:
         self._key = None
         return self
 
-    def _solve(self, z: np.ndarray):
+    def _solve(self, z: np.ndarray, deriv: bool = True):
         key = z.tobytes()
-        if self._key == key:
+        if self._key == key and (self._cache.dM is not None or not deriv):
             return self._cache
-        M_all, dM_all = self.media.columns(self.X, z, deriv=True)
-        M, dM = M_all[self.rows], dM_all[self.rows]
+        M_all, dM_all = self.media.columns(self.X, z, deriv=deriv)
+        M, dM = M_all[self.rows], (dM_all[self.rows] if deriv else None)
         Q = self.Qf
         s = None
         if self.synergy is not None:
@@ -226,7 +241,7 @@ class VarPro:
         return self._cache
 
     def residuals(self, z: np.ndarray) -> np.ndarray:
-        r = self._solve(z).r
+        r = self._solve(z, self.deriv).r
         if self.prior is None:
             return r
         centre, w = self.prior
@@ -234,7 +249,7 @@ class VarPro:
 
     def free_coefficients(self, z: np.ndarray) -> np.ndarray:
         """Coefficients of F (and the synergy column last) given theta and the media betas."""
-        st = self._solve(z)
+        st = self._solve(z, self.deriv)
         A = self.F if st.s is None else np.column_stack([self.F, st.s])
         return np.linalg.lstsq(A, self.y - st.M @ st.beta, rcond=None)[0]
 
@@ -260,7 +275,7 @@ class VarPro:
         return np.vstack([-V, np.diag(self.prior[1] / self.ysd)])
 
     def solution(self, z: np.ndarray, converged: bool = True, message: str = "", nfev: int = 0) -> Solution:
-        st = self._solve(z)
+        st = self._solve(z, self.deriv)
         r, beta = st.r, st.beta
         full = self.residuals(z)
         return Solution(
@@ -417,6 +432,8 @@ def check_config(model) -> None:
             raise ValueError(f"{name} must be a whole number >= {low}, got {v!r}")
     if not (isinstance(model.penalty, (int, float)) and np.isfinite(model.penalty) and model.penalty >= 0):
         raise ValueError(f"penalty must be a number >= 0 (0: plain least squares), got {model.penalty!r}")
+    if model.point_estimate not in ("mean", "mode"):
+        raise ValueError(f"point_estimate must be 'mean' or 'mode', got {model.point_estimate!r}")
 
 
 def synergy_groups(synergy, channels: list[str], active: np.ndarray, notes: list[str]):
