@@ -12,6 +12,28 @@ from pathlib import Path
 import duckdb
 
 CACHE = Path(os.environ.get("WORKBENCH_BENCH_CACHE", Path(__file__).resolve().parent / ".cache"))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def best_time(fn, repeats: int) -> tuple[float, object]:
+    """The fastest of ``repeats`` calls of ``fn`` (seconds) and the last call's result."""
+    best, out = float("inf"), None
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def find_baseline(arg: str | None, env_var: str, venv: str) -> str | None:
+    """The interpreter of a baseline that lives in its own virtual environment: ``arg`` (the
+    ``--baseline-python`` option), else the environment variable ``env_var``, else
+    ``<repository>/<venv>/bin/python`` if it exists; None when there is none."""
+    cand = arg or os.environ.get(env_var)
+    if cand:
+        return cand
+    default = ROOT / venv / "bin" / "python"
+    return str(default) if default.exists() else None
 
 
 def transactions_parquet(rows: int, customers: int) -> Path:

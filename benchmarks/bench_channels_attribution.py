@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
@@ -48,7 +47,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from _common import CACHE, table
+from _common import CACHE, best_time, find_baseline, table
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
@@ -123,23 +122,6 @@ def paths_csv(n: int, k: int, seed: int) -> Path:
     return path
 
 
-def best_time(fn, repeats: int):
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def find_baseline(arg: str | None) -> str | None:
-    cand = arg or os.environ.get("CA_BENCH_BASELINE_PYTHON")
-    if cand:
-        return cand
-    default = ROOT / ".venv-bench-ca" / "bin" / "python"
-    return str(default) if default.exists() else None
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--paths", type=int, default=1_000_000, help="distinct paths")
@@ -169,7 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ours order {order}: {t:.3f} s, {m.n_states_:,} states", flush=True)
     t_table, _ = best_time(lambda: attribution_table(p, c, u), 1)
 
-    baseline = None if args.no_baseline else find_baseline(args.baseline_python)
+    baseline = (
+        None if args.no_baseline else find_baseline(args.baseline_python, "CA_BENCH_BASELINE_PYTHON", ".venv-bench-ca")
+    )
     ca = None
     if baseline is not None:
         print(f"Running ChannelAttribution 2.2.5 markov_model with {baseline} ...", flush=True)

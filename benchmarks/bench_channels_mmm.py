@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -58,6 +57,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import find_baseline
 from helpers.channels.mmm import MarketingMixModel
 from helpers.channels.simulate import generate_spend
 
@@ -104,14 +104,6 @@ print(json.dumps({"version": pymc_marketing.__version__, "fits": out}))
 """
 
 
-def find_baseline(arg: str | None) -> str | None:
-    cand = arg or os.environ.get("MMM_BENCH_BASELINE_PYTHON")
-    if cand:
-        return cand
-    default = ROOT / ".venv-bench-pymc" / "bin" / "python"
-    return str(default) if default.exists() else None
-
-
 def mare(est: dict, truth: dict) -> float:
     return float(np.mean([abs(est[c] / truth[c] - 1.0) for c in CHANNELS]))
 
@@ -156,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                    "r2": model.r2_, "holdout_mape": model.holdout_mape_, "notes": model.notes_}  # fmt: skip
         print(f"seed {s}: our fit with {args.bootstrap} bootstrap refits {seconds:.2f} s", flush=True)
 
-    baseline = None if args.no_baseline else find_baseline(args.baseline_python)
+    baseline = (
+        None
+        if args.no_baseline
+        else find_baseline(args.baseline_python, "MMM_BENCH_BASELINE_PYTHON", ".venv-bench-pymc")
+    )
     theirs, version = {}, None
     if baseline is not None:
         print(f"Running PyMC-Marketing with {baseline} ({args.datasets} data sets, {args.chains} chains x "

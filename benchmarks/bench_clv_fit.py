@@ -39,11 +39,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +50,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from _common import best_time, find_baseline
 from helpers.clv import BetaGeoModel, GammaGammaModel, ParetoNBDModel, simulate
 
 BG_TRUTH = {"r": 0.243, "alpha": 4.41, "a": 0.79, "b": 2.43}
@@ -115,23 +114,6 @@ def simulate_spend(frequency: np.ndarray, seed: int) -> np.ndarray:
     return np.round(spend, 2).clip(0.01)
 
 
-def best_time(fn, repeats: int) -> tuple[float, object]:
-    best, out = np.inf, None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
-
-
-def find_baseline(arg: str | None) -> str | None:
-    cand = arg or os.environ.get("CLV_BENCH_BASELINE_PYTHON")
-    if cand:
-        return cand
-    default = ROOT / ".venv-bench" / "bin" / "python"
-    return str(default) if default.exists() else None
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--customers", type=int, default=1_000_000)
@@ -150,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     CONTINUOUS = args.continuous
     n = args.customers
 
-    baseline = None if args.no_baseline else find_baseline(args.baseline_python)
+    baseline = (
+        None if args.no_baseline else find_baseline(args.baseline_python, "CLV_BENCH_BASELINE_PYTHON", ".venv-bench")
+    )
     datasets = {
         "daily": simulate_bgnbd(n, args.seed),
         "weekly grid (recency 0 allowed)": simulate_bgnbd_weekly(n, args.seed + 3),
