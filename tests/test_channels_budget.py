@@ -233,3 +233,13 @@ def test_bad_input_errors_name_the_parameter_and_values():
         BudgetOptimizer(budget=-5).fit(exp_response, CURRENT)
     with pytest.raises(ValueError, match="not fitted"):
         BudgetOptimizer().sentence()
+
+
+def test_a_currency_code_is_written_after_the_amount_as_in_the_reports():
+    cur = pd.Series([300.0, 100.0], index=["tv", "search"])
+    a, b = np.array([400.0, 400.0]), np.array([200.0, 100.0])
+    opt = BudgetOptimizer().fit(lambda x: exp_response(x, a, b), cur)
+    moved = -opt.allocation_.set_index("channel").loc["tv", "change"]
+    text = opt.sentence(currency="EUR", kpi="expected revenue", kpi_currency=True)
+    assert text.startswith(f"Move {moved:,.0f} EUR from tv to search: the expected revenue goes from")
+    assert f"+{opt.expected_gain_:,.0f} EUR" in text and "EUR1" not in text

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from helpers.core.formats import PREFIX_CURRENCIES
 from helpers.reporting.text import esc
 
 __all__ = ["BudgetOptimizer"]
@@ -373,8 +374,9 @@ class BudgetOptimizer:
         a = self.allocation_
         cur = esc(currency)
 
-        def money(v: float) -> str:
-            return f"{cur}{abs(v):,.0f}"
+        def money(v: float) -> str:  # the reports' rule: a mark before the amount, a code after it
+            body = f"{abs(v):,.0f}"
+            return f"{cur}{body}" if not currency or currency in PREFIX_CURRENCIES else f"{body} {cur}"
 
         def resp(v: float) -> str:
             return money(v) if kpi_currency else f"{abs(v):,.0f}"
