@@ -84,10 +84,31 @@ def test_batch_exit_code_and_states(batch):
         for f in ("report.html", "notebook.ipynb", "metrics.json", "run.json"):
             assert (tmp / "reports" / name / f).is_file(), (name, f)
     assert json.loads((tmp / "reports" / "good-run" / "metrics.json").read_text())["answer"] == 10
-    assert "[good-run] cell 3/8 ..." in out
+    assert "[good-run] cell 3/8 (SECRET_SOURCE_MARKER_4711 = n * 2) ..." in out  # number and first line
     assert re.search(r"^\[good-run\] ok \d", out, re.M)
     assert re.search(r"^\[bad\] failed .*ValueError: the input has no rows \(cell 4\)$", out, re.M)
     assert "3 run(s): 1 ok, 2 failed" in out
+
+
+def test_batch_records_each_cells_time(batch):
+    """Run two at a time, the cells are timed in the worker processes: run.json lists them in
+    order (a failed run's up to the failing cell) with the slowest, the notebook holds the same."""
+    tmp, _, _ = batch
+    good, bad = state(tmp, "good-run"), state(tmp, "bad")
+    assert [c["cell"] for c in good["cells"]] == [2, 3, 4, 5, 7, 8]
+    assert [c["cell"] for c in bad["cells"]] == [2, 3, 4]
+    assert bad["cells"][-1]["label"] == "rows = []"
+    for st in (good, bad):
+        assert all(c["elapsed_s"] >= 0 for c in st["cells"])
+        assert sum(c["elapsed_s"] for c in st["cells"]) <= st["duration_s"]
+        assert st["slowest_cell"]["elapsed_s"] == max(c["elapsed_s"] for c in st["cells"])
+    nb = json.loads((tmp / "reports" / "good-run" / "notebook.ipynb").read_text())
+    timed = [
+        c["metadata"]["workbench"]["elapsed_s"]
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "injected-parameters" not in c["metadata"].get("tags", [])
+    ]
+    assert timed == [c["elapsed_s"] for c in good["cells"]]
 
 
 def test_report_hides_code_and_noise(batch):

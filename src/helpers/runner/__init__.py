@@ -2,7 +2,8 @@
 
 One *run* = one notebook executed with one set of parameters into ``DIR/NAME/``:
 
-- ``notebook.ipynb``: the executed notebook (kept when it fails);
+- ``notebook.ipynb``: the executed notebook (kept when it fails), each executed code cell's
+  seconds in ``metadata["workbench"]["elapsed_s"]``;
 - ``report.html``: the report for readers: a header written here (title, run date, duration,
   failure banner, contents), the notebook's outputs with all code hidden (its summary first),
   then "About this run" (parameters, data provenance from ``inputs.json``, software), rendered
@@ -11,8 +12,10 @@ One *run* = one notebook executed with one set of parameters into ``DIR/NAME/``:
   notebook through :mod:`helpers.reporting` and :mod:`helpers.contracts` (``WORKBENCH_RUN_DIR``
   points there; names in :mod:`helpers.core.runfiles`);
 - ``run.json``: the run state used for incremental re-runs and the index, with the figures of
-  the report's last runs (``history``); ``previous.json``: the last successful run's figures,
-  written before the notebook starts so that its summary can show what changed.
+  the report's last runs (``history``) and the time of each executed cell (``cells``: ``cell``,
+  ``label``, ``elapsed_s``; ``slowest_cell``; :mod:`helpers.runner.timing`); ``previous.json``: the
+  last successful run's figures, written before the notebook starts so that its summary can show
+  what changed.
 
 A run is written into ``DIR/.NAME.building-XXXX/`` (``WORKBENCH_RUN_DIR`` points there) and
 replaces ``DIR/NAME/`` whole, its state included, only when it has finished; while it is planned
@@ -54,7 +57,8 @@ Modules: ``common`` (names, errors), ``config`` (YAML, reports.yaml), ``params``
 building aside and swapping in), ``execute`` (papermill, kernels, timeouts), ``render`` (nbconvert,
 offline template, "About this run"), ``preprocess`` (what readers see), ``navigation`` (section
 numbers, contents, back-to-top links), ``history`` (each report's last runs, for trends and the
-change since the last success), ``progress``, ``index``, ``batch`` (the process pool and
+change since the last success), ``timing`` (each cell's label and elapsed time), ``progress``
+(which cell runs and for how long), ``index``, ``batch`` (the process pool and
 :func:`run_reports`), ``browser`` (reports in headless Chromium: previews and page checks) and
 ``previews`` (each report's ``preview.png``, made while the runs execute; ``WORKBENCH_PREVIEWS=0``
 turns them off).

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from helpers.core.io import read_json, write_json_atomic
 from helpers.core.runfiles import METRICS_FILE, NOTEBOOK_FILE, REPORT_FILE, RUN_FILE
-from helpers.runner import history, rundir
+from helpers.runner import history, rundir, timing
 from helpers.runner.cache import (
     FileHasher,
     describe_change,
@@ -242,6 +242,8 @@ def _run_locked(options: RunOptions, project: Project, specs: list[RunSpec], pro
             "key_metrics": spec.key_metrics,
             "error": {k: v for k, v in result.error.items() if k != "cell_index"} if result.error else None,
             "warnings": result.warnings,
+            "cells": result.cells,
+            "slowest_cell": timing.slowest_cell(result.cells),
             "history": history.extended(
                 history.history_of(previous[spec.name], spec.run_dir),
                 history.entry(result.started_at, result.status, read_json(build / METRICS_FILE) if build else None),

@@ -23,7 +23,7 @@ from typing import Any
 
 from helpers.core.io import write_atomic, write_json_atomic, write_text_atomic
 from helpers.core.runfiles import METRICS_FILE, NOTEBOOK_FILE, PREVIOUS_FILE, REPORT_FILE, RUN_DIR_ENV
-from helpers.runner import render, rundir
+from helpers.runner import render, rundir, timing
 from helpers.runner.common import (
     DEFAULT_KERNEL,
     INJECTED_TAG,
@@ -211,8 +211,13 @@ def timeout_failure(seconds: float, cell: int | None) -> dict[str, Any]:
     return {"ename": "Timeout", "evalue": message, "message": message, "cell": cell, "source": ""}
 
 
-def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callable[..., None]):
-    """Execute with papermill; returns (executed notebook or None, failure dict or None)."""
+def _execute_notebook(
+    spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callable[..., None], times: timing.CellTimes | None = None
+):
+    """Execute with papermill; returns (executed notebook or None, failure dict or None).
+
+    Each code cell is timed from just before it is sent to the kernel until its reply
+    (``times``); its elapsed seconds go into its metadata and a ``cell_done`` event."""
     lean_imports()
     import nbformat
     import papermill
@@ -222,6 +227,8 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callab
     _quiet_papermill()
     _start_warming()  # after our own imports: the thread only imports what nbconvert adds
     nb = nbformat.read(spec.notebook, as_version=4)
+    timing.clear_elapsed(nb.cells)
+    times = times if times is not None else timing.CellTimes()
     kernel = spec.resolved_kernel or DEFAULT_KERNEL
     ks = nb.metadata.get("kernelspec") or {}
     language = ks.get("language") or (nb.metadata.get("language_info") or {}).get("name") or "python"
@@ -230,17 +237,29 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callab
     param_index = next((i for i, c in enumerate(nb.cells) if PARAMETERS_TAG in cell_tags(c)), -1)
     current: dict[str, int | None] = {"cell": None}
 
-    def on_cell_start(cell=None, cell_index=0, **_):
-        if cell is None or cell.get("cell_type") != "code":
+    def on_cell_execute(cell=None, cell_index=0, **_):
+        # nbclient calls this just before it sends a code cell to the kernel (not for empty
+        # cells), and on_cell_executed once the kernel has replied, error or not
+        if cell is None:
             return
-        tags = cell_tags(cell)
-        if INJECTED_TAG in tags:
+        if INJECTED_TAG in cell_tags(cell):
+            times.start(None, "")
             return
         number = cell_index + 1
         if injected and param_index >= 0 and cell_index > param_index:
             number -= 1  # papermill inserted the injected-parameters cell after the parameters cell
         current["cell"] = number
-        emit("cell", spec.name, number, total)
+        label = timing.cell_label(cell_source(cell))
+        times.start(number, label)
+        emit("cell", spec.name, number, total, label)
+
+    def on_cell_executed(cell=None, cell_index=0, **_):
+        entry = times.stop()
+        if entry is None or cell is None:
+            return
+        timing.set_elapsed(cell, entry["elapsed_s"])
+        if entry["cell"] is not None:
+            emit("cell_done", spec.name, entry["cell"], total, entry["elapsed_s"])
 
     config = Config({"KernelManager": {"transport_encryption": "auto"}})
     watchdog = Watchdog(spec.timeout)
@@ -257,7 +276,8 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callab
             progress_bar=False,
             request_save_on_cell_execute=False,
             start_timeout=120,
-            on_cell_start=on_cell_start,
+            on_cell_execute=on_cell_execute,
+            on_cell_executed=on_cell_executed,
             config=config,
             kernel_manager_class=kernel_manager_class(kernel_environment(spec, build_dir), watchdog),
         )
@@ -265,6 +285,7 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callab
             return executed, find_failure(executed) or timeout_failure(spec.timeout or 0, current["cell"])
         return executed, find_failure(executed)
     except PapermillExecutionError as exc:
+        times.interrupt()  # none is running after a cell's error (it was timed): kept for safety
         executed = nbformat.read(tmp_nb, as_version=4) if tmp_nb.exists() else None
         failure = find_failure(executed) if executed is not None else None
         if failure is None:
@@ -277,6 +298,7 @@ def _execute_notebook(spec: RunSpec, tmp_nb: Path, build_dir: Path, emit: Callab
             }
         return executed, failure
     except Exception:
+        times.interrupt()
         if not watchdog.fired:
             raise
         executed = _read_partial(tmp_nb)
@@ -348,8 +370,9 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
     try:
         if spec.previous:
             write_json_atomic(build_dir / PREVIOUS_FILE, spec.previous)
+        times = timing.CellTimes()
         try:
-            executed, failure = _execute_notebook(spec, tmp_nb, build_dir, emit)
+            executed, failure = _execute_notebook(spec, tmp_nb, build_dir, emit, times)
         except Exception as exc:  # kernel could not start, died, ...
             failure = {
                 "ename": type(exc).__name__,
@@ -359,6 +382,7 @@ def execute_run(spec: RunSpec, emit: Callable[..., None] | None = None) -> RunRe
                 "source": "",
             }
         duration = time.perf_counter() - t0
+        result.cells = times.cells
         if executed is not None:
             _write_notebook(executed, build_dir / NOTEBOOK_FILE)
         if not (build_dir / METRICS_FILE).exists():

@@ -50,3 +50,4 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     reason: str = ""  # why it ran / was skipped
     build_dir: Path | None = None  # the finished run's files, to be swapped in (rundir.commit)
+    cells: list[dict[str, Any]] = field(default_factory=list)  # executed cells' timings (runner.timing)
