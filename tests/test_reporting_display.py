@@ -36,8 +36,48 @@ def test_key_figures_escape_html():
 def test_write_table_writes_a_csv_beside_the_report(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
     path = rep.write_table(pd.DataFrame({"a": [1, 2], "b": ["x", "y"]}), "out.csv")
-    assert path == tmp_path / "out.csv" and path.read_text() == "a,b\n1,x\n2,y\n"
+    assert path == tmp_path / "out.csv" and path.read_text() == 'a,b\n1,"x"\n2,"y"\n'
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_write_table_keeps_dates_categories_missing_values_and_the_index(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2025-01-31", "2025-02-01", None]),
+            "when": pd.to_datetime(["2025-01-31 10:15:00", "2025-02-01 00:00:00", "2025-02-02 00:00:00"]),
+            "tier": pd.Categorical(["top", None, "bottom"]),
+            "share": [0.25, float("nan"), 1e-5],
+            "flag": [True, False, True],
+        },
+        index=pd.Index([7, 8, 9], name="row"),
+    )
+    text = rep.write_table(frame, "t.csv", index=True).read_text()
+    assert text.splitlines() == [
+        "row,day,when,tier,share,flag",
+        '7,2025-01-31,2025-01-31 10:15:00,"top",0.25,true',
+        "8,2025-02-01,2025-02-01 00:00:00,,,false",
+        '9,,2025-02-02 00:00:00,"bottom",0.00001,true',
+    ]
+    back = pd.read_csv(tmp_path / "t.csv", index_col="row", parse_dates=["day", "when"])
+    pd.testing.assert_frame_equal(back, frame.assign(tier=frame["tier"].astype(object)), check_dtype=False)
+
+
+def test_write_table_writes_parquet_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    frame = pd.DataFrame({"customer_id": ["=A1", "b"], "clv": [1.5, 2.25], "tier": pd.Categorical(["top", "low"])})
+    path = rep.write_table(frame, "customers.parquet")
+    assert path == tmp_path / "customers.parquet"
+    back = pd.read_parquet(path)
+    assert list(back["customer_id"]) == ["=A1", "b"] and list(back["clv"]) == [1.5, 2.25]  # kept as typed
+    assert [p.name for p in tmp_path.iterdir()] == ["customers.parquet"]
+
+
+def test_write_table_falls_back_to_pandas_for_columns_arrow_cannot_hold(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKBENCH_RUN_DIR", str(tmp_path))
+    frame = pd.DataFrame({"mixed": [1, "two", 3.5], "n": [1, 2, 3]})
+    back = pd.read_csv(rep.write_table(frame, "m.csv"), dtype=str)
+    assert list(back["mixed"]) == ["1", "two", "3.5"] and list(back["n"]) == ["1", "2", "3"]
 
 
 def test_plots_live_in_reporting():

@@ -8,6 +8,7 @@ meant to be read by others, and ``mkstemp`` alone would make them owner-only.
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import json
 import math
@@ -201,22 +202,21 @@ def write_csv_safe(data, path: Path, *, index: bool = False) -> Path:
 
     ``data`` is a pandas DataFrame (``index`` as in ``DataFrame.to_csv``) or an Arrow table or
     record-batch reader (streamed batch by batch, e.g. ``con.sql(...).to_arrow_reader()``: the
-    rows are never all in memory). Header names are neutralised too."""
-    import csv
-
-    if hasattr(data, "to_csv"):
-        safe = _safe_frame(data)
-        # Python's csv module quotes a cell holding \n but not one holding a bare \r, which
-        # readers take as the end of the row: then every text cell is quoted.
-        quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
-        return write_atomic(
-            path, lambda fh: safe.to_csv(fh, index=index, lineterminator="\n", quoting=quoting), newline=""
-        )
+    rows are never all in memory). Header names are neutralised too. Everything is written by
+    pyarrow's CSV writer (a 3-million-row frame in about a second, against most of a minute with
+    ``DataFrame.to_csv``): text cells are quoted, numbers are not, missing values are empty,
+    dates without a time of day are written as dates. A frame Arrow cannot represent (mixed
+    Python objects in a column) falls back to ``DataFrame.to_csv``."""
     import io as _io
 
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    if hasattr(data, "to_csv"):
+        try:
+            data = arrow_for_csv(data, index=index)
+        except (pa.ArrowException, TypeError, ValueError):
+            return _write_csv_pandas(data, path, index=index)
     reader = data.to_reader() if isinstance(data, pa.Table) else data
     header = _io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([neutralise_formula(n) for n in reader.schema.names])
@@ -229,3 +229,60 @@ def write_csv_safe(data, path: Path, *, index: bool = False) -> Path:
                 out.write_batch(_safe_batch(batch))
 
     return write_atomic(path, write, binary=True)
+
+
+def write_parquet(frame, path: Path, *, index: bool = False) -> Path:
+    """Write a pandas DataFrame as Parquet, atomically (column types kept; no formula
+    neutralisation is needed: Parquet is not opened by spreadsheets as text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=index)
+    return write_atomic(path, lambda fh: pq.write_table(table, fh), binary=True)
+
+
+def arrow_for_csv(frame, *, index: bool = False):
+    """A pandas DataFrame as an Arrow table ready for the CSV writer: the index as leading
+    column(s) when ``index``, categories as their labels, timestamps that are all at midnight as
+    dates, other timestamps to the second when no value has a fraction of a second."""
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if index:
+        names = [n if n is not None else "" for n in frame.index.names]
+        if len(names) == 1 and names[0] == "":
+            names = ["" if "" not in frame.columns else "index"]
+        frame = frame.reset_index(names=names)
+    columns, names = [], []
+    for i in range(frame.shape[1]):
+        series = frame.iloc[:, i]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            series = series.astype(object).where(series.notna(), None)
+        col = pa.array(series, from_pandas=True)
+        if pa.types.is_timestamp(col.type):
+            col = _plain_timestamps(col, pc)
+        columns.append(col)
+        names.append(str(frame.columns[i]))
+    return pa.Table.from_arrays(columns, names=names)
+
+
+def _plain_timestamps(col, pc):
+    import pyarrow as pa
+
+    if col.type.tz is not None:
+        return col
+    seconds = pc.cast(col, pa.timestamp("s"), safe=False)
+    if not pc.all(pc.equal(pc.cast(seconds, col.type), col)).as_py():
+        return col  # some value has a fraction of a second (or every value is missing)
+    if pc.all(pc.equal(pc.floor_temporal(seconds, unit="day"), seconds)).as_py():
+        return pc.cast(seconds, pa.date32())
+    return seconds
+
+
+def _write_csv_pandas(frame, path: Path, *, index: bool) -> Path:
+    safe = _safe_frame(frame)
+    # Python's csv module quotes a cell holding \n but not one holding a bare \r, which
+    # readers take as the end of the row: then every text cell is quoted.
+    quoting = csv.QUOTE_NONNUMERIC if _has_carriage_return(safe) else csv.QUOTE_MINIMAL
+    return write_atomic(path, lambda fh: safe.to_csv(fh, index=index, lineterminator="\n", quoting=quoting), newline="")

@@ -14,7 +14,7 @@ from html import escape as esc_html
 from pathlib import Path
 
 from helpers.core.formats import fixed
-from helpers.core.io import write_csv_safe
+from helpers.core.io import write_csv_safe, write_parquet
 from helpers.reporting.metrics import run_dir
 from helpers.reporting.text import esc, fill, markdown_html
 
@@ -192,6 +192,9 @@ def fmt_int(value) -> str:
 
 
 def write_table(frame, filename: str, index: bool = False) -> Path:
-    """Write a CSV next to the report (atomically) and return its path; text cells that a
-    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` ...) get a leading ``'``."""
+    """Write a table next to the report (atomically) and return its path: Parquet when
+    ``filename`` ends in ``.parquet``, else CSV, where text cells that a spreadsheet would run
+    as a formula (``=``, ``+``, ``-``, ``@`` ...) get a leading ``'``."""
+    if str(filename).lower().endswith(".parquet"):
+        return write_parquet(frame, run_dir() / filename, index=index)
     return write_csv_safe(frame, run_dir() / filename, index=index)
