@@ -119,3 +119,56 @@ def test_cohort_retention_shares_and_unobservable_cells(engine):
     assert ret.loc[jan].tolist() == [1.0, 0.5, 0.0]
     assert ret.loc[feb, 0] == 1.0 and ret.loc[feb, 1] == 1.0 and np.isnan(ret.loc[feb, 2])
     assert ret.attrs["sizes"].tolist() == [2, 1]
+
+
+def test_summary_cohorts_and_tracking_from_materialised_purchase_days_equal_those_from_the_log(engine):
+    """The CLV workflow computes the purchase days once and reads them three times (``days=True``):
+    the same tables as from the log itself, returns and same-day orders included."""
+    from helpers.clv import validation
+    from helpers.clv.data import purchase_days_expr, transaction_checks
+    from helpers.core.engine import Materialised
+
+    tx = pd.read_csv(DATA / "cdnow_sample_transactions.csv", dtype={"customer_id": str}, parse_dates=["date"])
+    extra = pd.DataFrame(  # a return and a second order on a purchase day
+        {"customer_id": ["1", "1"], "date": pd.to_datetime(["1997-01-01", "1997-01-01"]), "amount": [-5.0, 7.5]}
+    )
+    log = _table(engine, pd.concat([tx[["customer_id", "date", "amount"]], extra], ignore_index=True), "log_days")
+    direct = customer_summary(log, "1997-09-30", "1998-06-30", "W")
+    with Materialised(purchase_days_expr(log), "wb_test_days") as days:
+        via_days = customer_summary(days, "1997-09-30", "1998-06-30", "W", checks=transaction_checks(log), days=True)
+        pd.testing.assert_frame_equal(cohort_retention(days, days=True), cohort_retention(log))
+        first = direct.summary["first_purchase"]
+        args = ("1997-01-01", "1998-06-30", "W")
+        pd.testing.assert_frame_equal(
+            validation.tracking(_FlatModel(), days, first, *args, days=True),
+            validation.tracking(_FlatModel(), log, first, *args),
+        )
+    pd.testing.assert_frame_equal(via_days.summary, direct.summary)
+    assert (via_days.rows, via_days.negative_rows, via_days.zero_rows) == (direct.rows, 1, direct.zero_rows)
+    assert engine.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'wb_test_days'").fetchall() == [(0,)]
+
+
+class _FlatModel:
+    """A stand-in transaction model: one expected purchase per time unit."""
+
+    def expected_purchases_new_customer(self, t):
+        return np.asarray(t, dtype=float)
+
+
+def test_one_pass_gives_the_calibration_summary_and_the_summary_to_the_observation_end(engine):
+    """``customer_summaries`` derives both summaries from one pass; each equals the summary
+    computed on its own (calibration to the observation end, no holdout, for the second)."""
+    from helpers.clv.data import customer_summaries
+
+    tx = pd.read_csv(DATA / "cdnow_sample_transactions.csv", dtype={"customer_id": str}, parse_dates=["date"])
+    late = pd.DataFrame(  # first seen in the holdout, and first seen after the observation end
+        {"customer_id": ["new", "newer"], "date": pd.to_datetime(["1998-01-05", "1998-08-01"]), "amount": [9.0, 4.0]}
+    )
+    log = _table(engine, pd.concat([tx[["customer_id", "date", "amount"]], late], ignore_index=True), "log_two")
+    calibration, whole = customer_summaries(log, "1997-09-30", "1998-06-30", "W")
+    alone = customer_summary(log, "1998-06-30", None, "W")
+    pd.testing.assert_frame_equal(whole.summary, alone.summary)
+    assert (whole.calibration_end, whole.observation_end) == (alone.calibration_end, alone.observation_end)
+    assert not whole.has_holdout and whole.customers_first_seen_in_holdout == alone.customers_first_seen_in_holdout == 1
+    assert calibration.customers_first_seen_in_holdout == 2 and "new" in set(whole.summary["customer_id"])
+    assert calibration.summary["frequency_holdout"].sum() == 1882  # the published holdout count, as before

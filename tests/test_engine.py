@@ -61,3 +61,20 @@ def test_every_registered_aggregation_compiles_for_spark(name, dialect):
     # ordered aggregations are rejected by the pyspark backend: collect and sort arrays instead
     assert "WITHIN GROUP" not in sql.upper()
     assert "GROUP_CONCAT" not in sql.upper()
+
+
+def test_materialised_expression_is_stored_once_and_dropped_after_use():
+    from helpers.core.engine import Materialised
+
+    eng = Engine()
+    eng.con.execute("CREATE TEMP TABLE src AS SELECT range AS a FROM range(5)")
+    src = eng.table("src")
+    with Materialised(src.mutate(b=src.a * 2), "wb_test_m") as m:
+        eng.con.execute("DELETE FROM src")  # stored: later changes to the source do not reach it
+        assert sorted(m.execute()["b"]) == [0, 2, 4, 6, 8]
+    assert eng.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'wb_test_m'").fetchall() == [(0,)]
+    with pytest.raises(RuntimeError, match="boom"):
+        with Materialised(src, "wb_test_m2"):
+            raise RuntimeError("boom")
+    assert eng.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'wb_test_m2'").fetchall() == [(0,)]
+    eng.close()

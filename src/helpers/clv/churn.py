@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score, roc_curve
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
 
 
 def at_risk(
@@ -45,6 +45,17 @@ def at_risk_by_tier(customers: pd.DataFrame, at_risk_rows: pd.DataFrame, tier_co
     return out.reset_index()
 
 
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """Hanley & McNeil's (1982) standard error of a ROC AUC from ``positives`` and ``negatives`` cases."""
+    if positives < 1 or negatives < 1:
+        raise ValueError("an AUC needs at least one case of each class")
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (positives - 1) * (q1 - auc**2) + (negatives - 1) * (q2 - auc**2)) / (
+        positives * negatives
+    )
+    return float(np.sqrt(max(var, 0.0)))
+
+
 CHURN_FEATURES = ("frequency", "recency", "T", "monetary", "spend_calibration", "weeks_since_last", "recency_ratio")
 
 
@@ -63,13 +74,28 @@ class ChurnClassifier:
     that ``auc_`` is an honest holdout ROC AUC, and compares it with a baseline score
     (``baseline_auc_``), e.g. 1 - P(alive) from the transaction model. It judges how well
     calibration behaviour ranks customers; it does not keep a model to score new ones.
+
+    With more than ``sample_size`` customers, the cross-validation runs on a stratified random
+    sample of ``sample_size`` of them (same share of churners, seeded), and both AUCs are
+    computed on that sample so that they compare like with like. ``sampled_`` says whether
+    that happened, ``n_customers_`` and ``n_used_`` give the sizes. The AUC's standard error
+    on 50,000 customers is about 0.002, so a larger sample changes the verdict only when the
+    two AUCs are within a few thousandths. ``sample_size=None`` uses every customer.
     """
 
-    def __init__(self, cv_folds: int = 5, seed: int = 0, max_iter: int = 100, learning_rate: float = 0.1):
+    def __init__(
+        self,
+        cv_folds: int = 5,
+        seed: int = 0,
+        max_iter: int = 100,
+        learning_rate: float = 0.1,
+        sample_size: int | None = 50_000,
+    ):
         self.cv_folds = cv_folds
         self.seed = seed
         self.max_iter = max_iter
         self.learning_rate = learning_rate
+        self.sample_size = sample_size
 
     def _estimator(self):
         return HistGradientBoostingClassifier(
@@ -79,20 +105,43 @@ class ChurnClassifier:
     def fit(
         self, summary: pd.DataFrame, baseline_score: Sequence[float] | None = None, baseline_label: str = "baseline"
     ) -> ChurnClassifier:
-        X = churn_features(summary)
         y = (summary["frequency_holdout"].to_numpy() == 0).astype(int)
         if y.min() == y.max():
             raise ValueError("Every customer has the same holdout outcome: there is nothing to classify.")
+        if self.sample_size is not None and self.sample_size < 2 * self.cv_folds:
+            raise ValueError(f"sample_size must be at least {2 * self.cv_folds} (two customers per fold)")
         self.churn_rate_ = float(y.mean())
+        self.n_customers_ = len(y)
+        rows = self.rows_ = self.sample_rows(y)
+        self.sampled_ = rows is not None
+        if rows is not None:
+            summary, y = summary.iloc[rows], y[rows]
+            baseline_score = None if baseline_score is None else np.asarray(baseline_score, dtype=float)[rows]
+        self.n_used_ = len(y)
+        X = churn_features(summary)
         cv = StratifiedKFold(n_splits=self.cv_folds, shuffle=True, random_state=self.seed)
         self.oof_proba_ = cross_val_predict(self._estimator(), X, y, cv=cv, method="predict_proba")[:, 1]
         self.y_ = y
         self.baseline_score_ = None if baseline_score is None else np.asarray(baseline_score, dtype=float)
         self.baseline_label_ = baseline_label
         self.auc_ = float(roc_auc_score(y, self.oof_proba_))
-        self.baseline_auc_ = float(roc_auc_score(y, np.asarray(baseline_score))) if baseline_score is not None else None
+        self.baseline_auc_ = float(roc_auc_score(y, self.baseline_score_)) if self.baseline_score_ is not None else None
         self.features_ = list(X.columns)
         return self
+
+    def auc_standard_error(self) -> float:
+        """Standard error of the classifier's AUC on the customers it was judged on (Hanley &
+        McNeil 1982, from the AUC and the counts of churners and non-churners)."""
+        return auc_standard_error(self.auc_, int(self.y_.sum()), int(len(self.y_) - self.y_.sum()))
+
+    def sample_rows(self, y: np.ndarray) -> np.ndarray | None:
+        """Positions of the stratified sample (sorted), or None when every customer is used."""
+        if self.sample_size is None or len(y) <= self.sample_size:
+            return None
+        rows, _ = train_test_split(
+            np.arange(len(y)), train_size=self.sample_size, stratify=y, random_state=self.seed, shuffle=True
+        )
+        return np.sort(rows)
 
     def _scores(self) -> dict[str, np.ndarray]:
         scores = {"classifier": self.oof_proba_}
@@ -107,10 +156,15 @@ class ChurnClassifier:
             **({self.baseline_label_: self.baseline_auc_} if self.baseline_auc_ is not None else {}),
         }
 
-    def roc_curves(self) -> dict[str, pd.DataFrame]:
-        """ROC curves of the out-of-fold classifier scores and of the baseline score, keyed like ``aucs()``."""
+    def roc_curves(self, max_points: int = 1000) -> dict[str, pd.DataFrame]:
+        """ROC curves of the out-of-fold classifier scores and of the baseline score, keyed like
+        ``aucs()``; a curve with more than ``max_points`` points keeps that many, evenly spaced
+        along it (its ends included), which a chart cannot tell apart from the whole curve."""
         out = {}
         for name, score in self._scores().items():
             fpr, tpr, _ = roc_curve(self.y_, score)
+            if len(fpr) > max_points:
+                keep = np.unique(np.linspace(0, len(fpr) - 1, max_points).round().astype(int))
+                fpr, tpr = fpr[keep], tpr[keep]
             out[name] = pd.DataFrame({"false_positive_rate": fpr, "true_positive_rate": tpr})
         return out

@@ -25,6 +25,7 @@ from datetime import date
 
 import ibis
 import pandas as pd
+import pyarrow.compute as pc
 
 from helpers.core.engine import portable
 from helpers.core.units import days_per_unit
@@ -67,6 +68,19 @@ def purchase_days_expr(table: ibis.Table, customer_col="customer_id", date_col="
     )
 
 
+def _purchase_days(table, customer_col, date_col, amount_col, days: bool):
+    """``table`` itself when it already holds purchase days (``days=True``: the output of
+    :func:`purchase_days_expr`, e.g. materialised once by the CLV workflow), else its purchase days."""
+    return table if days else purchase_days_expr(table, customer_col, date_col, amount_col)
+
+
+@ibis.udf.agg.builtin
+def min_by(arg: float, key: date) -> float:  # type: ignore[empty-body]
+    """``arg`` on the row with the smallest ``key``: DuckDB's ``arg_min`` and Spark's ``min_by``
+    (one pass; Ibis's ``argmin`` becomes an ordered ``FIRST`` on DuckDB, which sorts every group
+    and took most of a 10-million-row summary)."""
+
+
 @portable(TX_SCHEMA)
 def customer_summary_expr(
     table: ibis.Table,
@@ -92,18 +106,20 @@ def _calibration_end(table: ibis.Table, calibration_end, date_col: str):
     return table[date_col].cast("date").max().as_scalar()  # a scalar subquery, usable inside FILTER
 
 
-def _every_customer_expr(table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col):
+def _every_customer_expr(
+    table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col, days: bool = False
+):
     """The summary's columns for every customer in the log, including those first seen after the
     calibration end (whose calibration columns are meaningless: the callers drop them)."""
     unit = _days_per_unit(time_unit)
-    days = purchase_days_expr(table, customer_col, date_col, amount_col)
+    days = _purchase_days(table, customer_col, date_col, amount_col, days)
     cal = _calibration_end(table, calibration_end, date_col)
     obs = _as_date(observation_end) if observation_end is not None else cal
     in_cal = days.date <= cal
     in_hold = (days.date > cal) & (days.date <= obs)
     per = days.group_by("customer_id").aggregate(
         first_purchase=days.date.min(),
-        first_spend=days.amount.argmin(days.date),
+        first_spend=min_by(days.amount, days.date),
         last_purchase=days.date.max(where=in_cal),
         cal_days=in_cal.cast("int64").sum(),
         cal_spend=days.amount.sum(where=in_cal),
@@ -124,6 +140,36 @@ def _every_customer_expr(table, calibration_end, observation_end, time_unit, cus
             per.frequency_holdout > 0, per.holdout_spend / per.frequency_holdout.cast("float64"), 0.0
         ),
         spend_calibration=per.cal_spend,
+    )
+
+
+@portable(TX_SCHEMA)
+def customer_periods_expr(
+    table: ibis.Table,
+    calibration_end: str | date = "1997-09-30",
+    observation_end: str | date = "1998-06-30",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    days: bool = False,
+) -> ibis.Table:
+    """Per customer, the purchase days and spend of the calibration period (to
+    ``calibration_end``) and of the holdout (after it, to ``observation_end``), the first
+    purchase and its spend: one pass that gives both the calibration summary and the summary to
+    ``observation_end`` (:func:`customer_summaries`). ``days=True``: ``table`` holds purchase days."""
+    d = _purchase_days(table, customer_col, date_col, amount_col, days)
+    cal, obs = _as_date(calibration_end), _as_date(observation_end)
+    in_cal = d.date <= cal
+    in_hold = (d.date > cal) & (d.date <= obs)
+    return d.group_by("customer_id").aggregate(
+        first_purchase=d.date.min(),
+        first_spend=min_by(d.amount, d.date),
+        last_calibration=d.date.max(where=in_cal),
+        calibration_days=in_cal.cast("int64").sum(),
+        calibration_spend=d.amount.sum(where=in_cal),
+        last_holdout=d.date.max(where=in_hold),
+        holdout_days=in_hold.cast("int64").sum(),
+        holdout_spend=d.amount.sum(where=in_hold),
     )
 
 
@@ -149,20 +195,27 @@ def transaction_checks_expr(
 
 @portable(TX_SCHEMA)
 def cohort_activity_expr(
-    table: ibis.Table, customer_col: str = "customer_id", date_col: str = "date", amount_col: str = "amount"
+    table: ibis.Table,
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    days: bool = False,
 ) -> ibis.Table:
     """Active customers per monthly acquisition cohort and months since the first purchase.
 
     ``cohort`` is the month of a customer's first purchase; ``months_since`` 0 is that month.
+    ``days=True``: ``table`` already holds purchase days.
     """
-    days = purchase_days_expr(table, customer_col, date_col, amount_col)
+    days = _purchase_days(table, customer_col, date_col, amount_col, days)
     month_index = days.date.year() * 12 + days.date.month() - 1
-    m = days.select(customer_id=days.customer_id, month_index=month_index)
+    # one row per customer and active month, so that counting rows counts customers (a distinct
+    # count over the log's rows took twice as long)
+    m = days.select(customer_id=days.customer_id, month_index=month_index).distinct()
     first = m.group_by("customer_id").aggregate(cohort_index=m.month_index.min())
     j = m.join(first, "customer_id")
     return (
         j.group_by(cohort_index=j.cohort_index, months_since=j.month_index - j.cohort_index)
-        .aggregate(active_customers=j.customer_id.nunique())
+        .aggregate(active_customers=j.count())
         .order_by(["cohort_index", "months_since"])
     )
 
@@ -204,6 +257,13 @@ class SummaryResult:
         return " ".join(parts) or "No returns or zero-value orders were found."
 
 
+def transaction_checks(
+    table: ibis.Table, customer_col="customer_id", date_col="date", amount_col="amount"
+) -> pd.Series:
+    """The log's counts (rows, returns, zero-value rows, customers, first and last date) as one row."""
+    return transaction_checks_expr(table, customer_col, date_col, amount_col).execute().iloc[0]
+
+
 def customer_summary(
     table: ibis.Table,
     calibration_end=None,
@@ -212,49 +272,120 @@ def customer_summary(
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    checks: pd.Series | None = None,
+    days: bool = False,
 ) -> SummaryResult:
-    """Run the summary expressions on the table's engine and return small pandas tables."""
-    checks = transaction_checks_expr(table, customer_col, date_col, amount_col).execute().iloc[0]
+    """Run the summary expressions on the table's engine and return small pandas tables.
+
+    ``days=True``: ``table`` holds the log's purchase days (:func:`purchase_days_expr`, with its
+    column names), and ``checks`` (:func:`transaction_checks` of the log) gives the log's counts."""
+    return customer_summaries(
+        table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col, checks, days
+    )[0]
+
+
+def customer_summaries(
+    table: ibis.Table,
+    calibration_end=None,
+    observation_end=None,
+    time_unit: str = "W",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    checks: pd.Series | None = None,
+    days: bool = False,
+) -> tuple[SummaryResult, SummaryResult]:
+    """The calibration summary (to ``calibration_end``, holdout to ``observation_end``) and the
+    summary of everything to ``observation_end`` (no holdout: what a forward-looking fit uses),
+    from one pass over the log (:func:`customer_periods_expr`). Arguments as :func:`customer_summary`."""
+    if checks is None:
+        checks = transaction_checks(table, customer_col, date_col, amount_col)
     last = pd.Timestamp(checks["last_date"])
     cal = pd.Timestamp(calibration_end) if calibration_end is not None else last
     obs = pd.Timestamp(observation_end) if observation_end is not None else cal
     if obs < cal:
         raise ValueError(f"observation_end ({obs.date()}) is before calibration_end ({cal.date()}).")
-    # one pass over the log: every customer, then those first seen after calibration counted and dropped
-    every = _every_customer_expr(table, cal, obs, time_unit, customer_col, date_col, amount_col)
-    summary = every.to_pyarrow().to_pandas()
-    first_seen_late = pd.to_datetime(summary["first_purchase"]) > cal
-    late = int(first_seen_late.sum())
-    summary = summary[~first_seen_late].astype({k: v for k, v in SUMMARY_DTYPES.items() if k in summary.columns})
-    summary = summary.sort_values("customer_id", ignore_index=True)
-    # Engines add in different orders (Spark by partition), which moves the last bits of a sum;
-    # money rounded to 1e-9 gives every engine the same table, so the same fits and scores.
-    for col in MONEY_COLUMNS:
-        if col in summary.columns:
-            summary[col] = summary[col].round(MONEY_DECIMALS)
-    return SummaryResult(
-        summary=summary,
+    expr = customer_periods_expr(table, cal, obs, customer_col, date_col, amount_col, days)
+    arrow = expr.to_pyarrow()
+    # sorted by customer in Arrow (a few times faster than pandas on millions of text ids)
+    per = arrow.take(pc.sort_indices(arrow, sort_keys=[("customer_id", "ascending")])).to_pandas()
+    for col in ("first_purchase", "last_calibration", "last_holdout"):
+        per[col] = pd.to_datetime(per[col])
+    for col in ("calibration_days", "calibration_spend", "holdout_days", "holdout_spend"):
+        per[col] = per[col].fillna(0)
+    counts = dict(
         rows=int(checks["rows"]),
         negative_rows=int(checks["negative_rows"] or 0),
         zero_rows=int(checks["zero_rows"] or 0),
         negative_amount=float(checks["negative_amount"] or 0.0),
         customers_in_log=int(checks["customers"]),
-        customers_first_seen_in_holdout=late,
-        calibration_end=cal,
-        observation_end=obs,
         time_unit=time_unit.upper(),
+    )
+    whole = per.assign(
+        last_calibration=per["last_holdout"].fillna(per["last_calibration"]),
+        calibration_days=per["calibration_days"] + per["holdout_days"],
+        calibration_spend=per["calibration_spend"] + per["holdout_spend"],
+        holdout_days=0,
+        holdout_spend=0.0,
+    )
+    return (
+        SummaryResult(
+            summary=_summary_frame(per, cal, time_unit),
+            customers_first_seen_in_holdout=int((per["first_purchase"] > cal).sum()),
+            calibration_end=cal,
+            observation_end=obs,
+            **counts,
+        ),
+        SummaryResult(
+            summary=_summary_frame(whole, obs, time_unit),
+            customers_first_seen_in_holdout=int((per["first_purchase"] > obs).sum()),
+            calibration_end=obs,
+            observation_end=obs,
+            **counts,
+        ),
     )
 
 
+def _summary_frame(per: pd.DataFrame, end: pd.Timestamp, time_unit: str) -> pd.DataFrame:
+    """The summary's columns (see the module doc) from :func:`customer_periods_expr`'s per-customer
+    figures, for the customers first seen by ``end`` (the calibration end)."""
+    p = per[per["first_purchase"] <= end]
+    unit = _days_per_unit(time_unit)
+    frequency = (p["calibration_days"] - 1).astype("int64")
+    holdout = p["holdout_days"].astype("int64")
+    first = p["first_purchase"]
+    out = pd.DataFrame(
+        {
+            "customer_id": p["customer_id"],
+            "first_purchase": first,
+            "frequency": frequency,
+            "recency": (p["last_calibration"] - first).dt.days.astype("float64") / unit,
+            "T": (end - first).dt.days.astype("float64") / unit,
+            "monetary": ((p["calibration_spend"] - p["first_spend"]) / frequency.where(frequency > 0, 1)).where(
+                frequency > 0, 0.0
+            ),
+            "frequency_holdout": holdout,
+            "monetary_holdout": (p["holdout_spend"] / holdout.where(holdout > 0, 1)).where(holdout > 0, 0.0),
+            "spend_calibration": p["calibration_spend"],
+        }
+    )
+    out = out.astype(SUMMARY_DTYPES).reset_index(drop=True)
+    # Engines add in different orders (Spark by partition), which moves the last bits of a sum;
+    # money rounded to 1e-9 gives every engine the same table, so the same fits and scores.
+    for col in MONEY_COLUMNS:
+        out[col] = out[col].round(MONEY_DECIMALS)
+    return out
+
+
 def cohort_retention(
-    table: ibis.Table, customer_col="customer_id", date_col="date", amount_col="amount"
+    table: ibis.Table, customer_col="customer_id", date_col="date", amount_col="amount", days: bool = False
 ) -> pd.DataFrame:
     """Share of each monthly acquisition cohort active in each month since its first purchase.
 
     Rows: cohort (first day of the first-purchase month); columns: months since (0, 1, ...);
     values in [0, 1]. Cells not yet observable are missing. ``attrs['sizes']`` holds cohort sizes.
     """
-    act = cohort_activity_expr(table, customer_col, date_col, amount_col).execute()
+    act = cohort_activity_expr(table, customer_col, date_col, amount_col, days).execute()
     if act.empty:
         return pd.DataFrame()
     act["cohort"] = pd.to_datetime({"year": act["cohort_index"] // 12, "month": act["cohort_index"] % 12 + 1, "day": 1})

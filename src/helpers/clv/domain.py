@@ -84,6 +84,12 @@ DOMAIN = register(
             Metric("churn.classifier_auc", "Churn classifier ROC AUC", kind="float"),
             Metric("churn.p_alive_auc", "1 - P(alive) ROC AUC", kind="float"),
             Metric("churn.expected_purchases_auc", "Expected purchases ROC AUC", kind="float"),
+            Metric(
+                "churn.classifier_customers",
+                "Customers the churn rankings were judged on",
+                kind="int",
+                help="all customers, or a stratified sample of churn_sample_size when there are more",
+            ),
             Metric("holdout.actual_repeat_transactions", "Holdout repeat purchases", kind="int"),
             Metric("holdout.predicted_repeat_transactions", "Predicted holdout repeat purchases", kind="float"),
             Metric("holdout.days", "Holdout length", kind="int", unit="days"),

@@ -68,6 +68,15 @@ def churn_ranking(
     return " ".join(parts)
 
 
+def churn_sample(used: int, customers: int, auc_se: float) -> str:
+    """Says that the churn rankings were judged on a stratified sample, and how precise that is."""
+    return (
+        f"With {customers:,} customers, the classifier was cross-validated and all three rankings were judged on "
+        f"a stratified random sample of {used:,} of them (the same share of non-buyers as in the whole base); "
+        f"on that many customers an AUC has a standard error of about {auc_se:.3f}."
+    )
+
+
 def best_by_aic(models: Sequence[str], aics: Sequence[float]) -> str:
     """Which model fits the calibration data better by AIC, and by how much."""
     pairs = sorted(zip(aics, models))
@@ -188,12 +197,19 @@ def duplicate_rows(duplicates: int, rows: int, dropped: bool) -> str:
     )
 
 
-def customer_exports(customers: int, at_risk: int, shown: bool) -> str:
-    """Where the customer-level results are (the CSV exports beside the report) and whether this
-    report lists customers (``include_customer_detail``)."""
+def customer_exports(
+    customers: int,
+    at_risk: int,
+    shown: bool,
+    customers_file: str = "customers.csv",
+    at_risk_file: str = "at_risk.csv",
+) -> str:
+    """Where the customer-level results are (the exports beside the report, CSV or Parquet) and
+    whether this report lists customers (``include_customer_detail``)."""
+    customers_file, at_risk_file = (name.replace("`", "") for name in (customers_file, at_risk_file))
     where = (
-        f"Every customer's P(alive), expected purchases and CLV ({customers:,} rows) is in `customers.csv`, and "
-        f"the {at_risk:,} customers at risk are in `at_risk.csv`, beside this report for CRM use"
+        f"Every customer's P(alive), expected purchases and CLV ({customers:,} rows) is in `{customers_file}`, "
+        f"and the {at_risk:,} customers at risk are in `{at_risk_file}`, beside this report for CRM use"
     )
     if shown:
         return where + "; the tables here show the first rows of each."

@@ -13,7 +13,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
-from helpers.clv.data import TX_SCHEMA, _as_date, _days_per_unit, purchase_days_expr
+from helpers.clv.data import TX_SCHEMA, _as_date, _days_per_unit, _purchase_days
 from helpers.core.engine import portable
 
 
@@ -74,12 +74,14 @@ def repeat_purchases_by_period_expr(
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    days: bool = False,
 ) -> ibis.Table:
     """Repeat purchases (purchase days after each customer's first) per period since ``start``.
 
-    ``period`` 0 covers the first ``time_unit`` from ``start`` (weeks of 7 days or days).
+    ``period`` 0 covers the first ``time_unit`` from ``start`` (weeks of 7 days or days);
+    ``days=True``: ``table`` already holds purchase days.
     """
-    days = purchase_days_expr(table, customer_col, date_col, amount_col)
+    days = _purchase_days(table, customer_col, date_col, amount_col, days)
     first = days.group_by("customer_id").aggregate(first_purchase=days.date.min())
     j = days.join(first, "customer_id")
     repeat = j.filter(j.date > j.first_purchase)
@@ -98,8 +100,10 @@ def tracking(
     customer_col: str = "customer_id",
     date_col: str = "date",
     amount_col: str = "amount",
+    days: bool = False,
 ) -> pd.DataFrame:
-    """Actual vs expected repeat purchases per period (and cumulative), from ``start`` to ``end``.
+    """Actual vs expected repeat purchases per period (and cumulative), from ``start`` to ``end``
+    (``days=True``: ``table`` already holds purchase days).
 
     Expected: for each customer born at s_i, E[X(t - s_i)] from the model's unconditional
     expectation, summed over customers (grouped by first-purchase day for speed).
@@ -108,7 +112,7 @@ def tracking(
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     n_periods = int(np.ceil(((end - start).days + 1) / unit_days))
     actual = repeat_purchases_by_period_expr(
-        table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col
+        table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col, days
     ).execute()
     actual = actual.set_index("period")["repeat_purchases"].reindex(range(n_periods), fill_value=0)
     births = pd.to_datetime(first_purchases).value_counts()

@@ -14,7 +14,15 @@ import pandas as pd
 from helpers.core.units import days_per_unit
 
 from .models import BetaGeoModel, GammaGammaModel, ParetoNBDModel
-from .models._inputs import _all_scalar, _check_lengths, _first_index, _to_float_array, _validate_rfm, _wrap
+from .models._inputs import (
+    _all_scalar,
+    _check_lengths,
+    _first_index,
+    _to_float_array,
+    _unique_rows,
+    _validate_rfm,
+    _wrap,
+)
 
 __all__ = [
     "IndependenceCheck",
@@ -63,13 +71,15 @@ def customer_lifetime_value(
     month = days_per_unit("M") / days_per_unit(time_unit)
     x, tx, TT = _validate_rfm(frequency, recency, T)
     spend = np.asarray(spend_model.expected_spend(x, _to_float_array("monetary", monetary)), dtype=float)
-    total = np.zeros(x.size)
-    prev = np.zeros(x.size)
+    # the discounted purchases depend on (x, t_x, T) only: evaluate each distinct customer once
+    (ux, utx, uT), inv = _unique_rows(x, tx, TT)
+    total = np.zeros(ux.size)
+    prev = np.zeros(ux.size)
     for m in range(1, int(horizon_months) + 1):
-        cum = np.asarray(transaction_model.expected_purchases(m * month, x, tx, TT), dtype=float)
+        cum = np.asarray(transaction_model.expected_purchases(m * month, ux, utx, uT), dtype=float)
         total += (cum - prev) / (1.0 + discount_rate) ** (m / 12.0)
         prev = cum
-    clv = total * spend * margin
+    clv = total[inv] * spend * margin
     return _wrap(
         clv, _first_index(frequency, recency, T, monetary), _all_scalar(frequency, recency, T, monetary), "clv"
     )

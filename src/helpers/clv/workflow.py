@@ -35,7 +35,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from helpers.clv import churn, narrative, validation
-from helpers.clv.data import cohort_retention, customer_summary
+from helpers.clv.data import cohort_retention, customer_summaries, purchase_days_expr, transaction_checks
 from helpers.clv.models import (
     DROPOUT_PARAMETERS,
     FALLBACK_LOG_PENALIZER,
@@ -50,6 +50,7 @@ from helpers.clv.models import (
 )
 from helpers.clv.models.base import NoRepeatPurchasesError
 from helpers.clv.value import customer_lifetime_value, gamma_gamma_independence, tier_table, value_tiers
+from helpers.core.engine import Materialised
 from helpers.core.units import days_per_unit, unit_name
 from helpers.quality.duplicates import exact_duplicates
 
@@ -78,7 +79,9 @@ class CLVAnalysis:
     ``discount_rate`` (annual), ``horizon_months``, ``margin`` (share of spend that is profit,
     1.0 = CLV in revenue), ``transaction_model`` (``bgnbd`` or ``pareto_nbd``: the model asked for
     behind P(alive) and CLV), ``seed`` (the churn classifier's folds), ``drop_duplicates`` (fit
-    on the distinct rows when some rows repeat an earlier row exactly; they are counted either way).
+    on the distinct rows when some rows repeat an earlier row exactly; they are counted either way),
+    ``churn_sample_size`` (customers the churn classifier is cross-validated and judged on when
+    there are more: a stratified sample; None for all).
     """
 
     def __init__(
@@ -92,6 +95,7 @@ class CLVAnalysis:
         transaction_model: str = "bgnbd",
         seed: int = 0,
         drop_duplicates: bool = False,
+        churn_sample_size: int | None = 50_000,
     ):
         self.calibration_end = calibration_end
         self.observation_end = observation_end
@@ -102,6 +106,7 @@ class CLVAnalysis:
         self.transaction_model = transaction_model
         self.seed = seed
         self.drop_duplicates = drop_duplicates
+        self.churn_sample_size = churn_sample_size
 
     # ------------------------------------------------------------------------------------
     def fit(self, table, customer_col="customer_id", date_col="date", amount_col="amount") -> CLVAnalysis:
@@ -111,11 +116,22 @@ class CLVAnalysis:
         self.duplicates_ = exact_duplicates(table)
         if self.drop_duplicates:
             table = self.duplicates_.table
+        # Every later aggregation reads the purchase days (one row per customer and day with a
+        # purchase), so they are computed once; the log's own counts come from the log.
+        checks = transaction_checks(table, **cols)
+        with Materialised(purchase_days_expr(table, **cols), "wb_clv_purchase_days") as days:
+            return self._fit(days, checks)
+
+    def _fit(self, table, checks) -> CLVAnalysis:
+        """``fit`` on the purchase days (columns customer_id, date, amount)."""
         cal = self.calibration_end
         obs = self.observation_end
         if cal is not None and obs is not None and pd.Timestamp(obs) <= pd.Timestamp(cal):
             obs = cal
-        self.calibration_ = customer_summary(table, cal, obs if cal is not None else None, self.time_unit, **cols)
+        # the calibration summary and the summary to observation_end, from one pass
+        self.calibration_, whole = customer_summaries(
+            table, cal, obs if cal is not None else None, self.time_unit, checks=checks, days=True
+        )
         s = self.calibration_.summary
         if len(s) == 0:
             raise ModelFitError("No customer made a purchase before the calibration end: move calibration_end later.")
@@ -152,24 +168,25 @@ class CLVAnalysis:
             self.holdout_table_ = validation.holdout_by_frequency(chosen, s, self.holdout_duration_)
             first = pd.Timestamp(s["first_purchase"].min())
             self.tracking_ = validation.tracking(
-                chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, **cols
+                chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, days=True
             )
             p_alive_cal = np.asarray(chosen.p_alive(s["frequency"], s["recency"], s["T"]), dtype=float)
             expected_cal = np.asarray(
                 chosen.expected_purchases(self.holdout_duration_, s["frequency"], s["recency"], s["T"]), dtype=float
             )
-            self.churn_ = churn.ChurnClassifier(seed=self.seed).fit(
+            self.churn_ = churn.ChurnClassifier(seed=self.seed, sample_size=self.churn_sample_size).fit(
                 s, baseline_score=1 - p_alive_cal, baseline_label="1 - P(alive)"
             )
-            y = (s["frequency_holdout"].to_numpy() == 0).astype(int)
-            self.expected_purchases_auc_ = float(roc_auc_score(y, -expected_cal))
+            rows = self.churn_.rows_ if self.churn_.rows_ is not None else slice(None)
+            y = (s["frequency_holdout"].to_numpy() == 0).astype(int)[rows]
+            self.expected_purchases_auc_ = float(roc_auc_score(y, -expected_cal[rows]))
         else:
             self.holdout_table_ = self.tracking_ = self.churn_ = None
             self.expected_purchases_auc_ = None
 
         # 2. forward-looking fit on everything observed
         if self.has_holdout_:
-            self.full_ = customer_summary(table, self.calibration_.observation_end, None, self.time_unit, **cols)
+            self.full_ = whole
             f = self.full_.summary
             final = fit_transaction_model(f["frequency"], f["recency"], f["T"], self.transaction_fit_.used)
             self.final_fit_ = TransactionFit(
@@ -187,7 +204,7 @@ class CLVAnalysis:
             self.final_spend_model_ = self.gamma_gamma_
         self.final_model_ = self.final_fit_.model
         self.scores_ = self._score(f)
-        self.cohorts_ = cohort_retention(table, **cols)
+        self.cohorts_ = cohort_retention(table, days=True)
         return self
 
     def _score(self, f: pd.DataFrame) -> pd.DataFrame:
@@ -331,6 +348,7 @@ class CLVPresentation:
             out["churn.classifier_auc"] = a.churn_.auc_
             out["churn.p_alive_auc"] = a.churn_.baseline_auc_
             out["churn.expected_purchases_auc"] = a.expected_purchases_auc_
+            out["churn.classifier_customers"] = a.churn_.n_used_
         return out
 
     def metric_units(self) -> dict[str, str]:
@@ -404,4 +422,8 @@ class CLVPresentation:
                 used_label,
                 a.one_time_buyers_p_alive_one_,
             )
+            if a.churn_.sampled_:
+                out["churn"] += " " + narrative.churn_sample(
+                    a.churn_.n_used_, a.churn_.n_customers_, a.churn_.auc_standard_error()
+                )
         return out

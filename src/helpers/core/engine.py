@@ -185,3 +185,34 @@ def portable(schema: dict[str, str]):
         return func
 
     return register
+
+
+class Materialised:
+    """An Ibis expression computed once into a temporary table of its own backend, for an
+    analysis that aggregates the same intermediate several times (e.g. purchase days, read by
+    the CLV summaries, tracking and cohorts): ``with Materialised(expr, "wb_days") as days: ...``
+    gives ``days``, an Ibis table over the stored rows, and drops the table on exit. DuckDB
+    stores it as a TEMP table (spilling above ``memory_limit``); Spark as a cached temporary view."""
+
+    def __init__(self, expr, name: str):
+        self.expr = expr
+        self.name = name
+        self.backend = expr._find_backend()
+        self.table = None
+
+    def __enter__(self):
+        sql = str(self.backend.compile(self.expr))
+        if self.backend.name == "duckdb":
+            self.backend.con.execute(f'CREATE OR REPLACE TEMP TABLE "{self.name}" AS {sql}')
+        else:  # pyspark
+            frame = self.backend._session.sql(sql).cache()
+            frame.createOrReplaceTempView(self.name)
+        self.table = self.backend.table(self.name)
+        return self.table
+
+    def __exit__(self, *exc) -> None:
+        if self.backend.name == "duckdb":
+            self.backend.con.execute(f'DROP TABLE IF EXISTS "{self.name}"')
+        else:
+            self.backend._session.catalog.uncacheTable(self.name)
+            self.backend._session.catalog.dropTempView(self.name)
