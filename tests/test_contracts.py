@@ -142,6 +142,19 @@ def test_bad_rows_in_excel_name_their_spreadsheet_row(tmp_path, engine):
     assert q["line"].tolist() == [5]
 
 
+def test_bad_rows_in_parquet_are_set_aside_with_their_row_and_values(tmp_path, engine):
+    """Parquet is checked straight from the file (a view, not a copy): set-aside rows still keep
+    their row number and their values as the file holds them, and the counts add up."""
+    frame = pd.DataFrame(
+        {"customer_id": ["a", None, "c", "d"], "date": ["1997-01-01", "1997-01-02", "soon", "1997-01-04"]}
+    ).assign(amount=[1.0, 2.0, 3.0, 4.0])
+    frame.to_parquet(tmp_path / "t.parquet")
+    res = validate(tmp_path / "t.parquet", "transactions", engine=engine)
+    q = res.quarantine.sort_values("line")
+    assert q["line"].tolist() == [2, 3] and q["date"].tolist() == ["1997-01-02", "soon"]
+    assert len(res.to_pandas()) + len(q) == 4
+
+
 def test_column_mapping_and_case_insensitive_names(tmp_path, engine):
     text = csv_text(GOOD, header=("Customer ID", "Order Date", "Revenue", "QUANTITY"))
     res = validate(
