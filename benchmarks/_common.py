@@ -103,3 +103,84 @@ def table(rows: list[dict], columns: list[str]) -> str:
     line = "  ".join(c.ljust(w) for c, w in zip(columns, widths))
     body = ["  ".join(str(r.get(c, "")).ljust(w) for c, w in zip(columns, widths)) for r in rows]
     return "\n".join([line, "-" * len(line), *body])
+
+
+_MEASURE = r"""
+import json, resource, subprocess, sys, time
+import psutil
+
+spec = json.loads(sys.argv[1])
+log = open(spec["log"], "w", encoding="utf-8") if spec.get("log") else subprocess.DEVNULL
+t0 = time.perf_counter()
+child = subprocess.Popen(spec["cmd"], cwd=spec.get("cwd"), env=spec.get("env"), stdout=log, stderr=subprocess.STDOUT)
+root = psutil.Process(child.pid)
+rss_peak, pss_peak, per_pid, timed_out, tick = 0, 0, {}, False, 0
+while child.poll() is None:
+    try:
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        procs = []
+    with_pss = tick % 5 == 0  # PSS costs ~3 ms a large process: every 0.5 s, RSS every 0.1 s
+    rss_total = pss_total = 0
+    for proc in procs:
+        try:
+            mem = proc.memory_full_info() if with_pss else proc.memory_info()
+            if proc.pid not in per_pid:
+                per_pid[proc.pid] = ["kernel" if "ipykernel" in " ".join(proc.cmdline()) else proc.name(), 0]
+        except psutil.Error:
+            continue
+        rss_total += mem.rss
+        pss_total += mem.pss if with_pss else 0
+        per_pid[proc.pid][1] = max(per_pid[proc.pid][1], mem.rss)
+    rss_peak, pss_peak, tick = max(rss_peak, rss_total), max(pss_peak, pss_total), tick + 1
+    if spec.get("timeout") and time.perf_counter() - t0 > spec["timeout"]:
+        timed_out = True
+        for proc in procs[::-1]:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+        child.wait()
+        break
+    time.sleep(0.1)
+wall = time.perf_counter() - t0
+largest = max(per_pid.values(), key=lambda v: v[1], default=["", 0])
+kernel = max((v[1] for v in per_pid.values() if v[0] == "kernel"), default=0)
+print(json.dumps({
+    "returncode": child.returncode, "timed_out": timed_out, "wall_s": round(wall, 2),
+    "maxrss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+    "tree_pss_peak_mb": round(pss_peak / 2**20), "tree_rss_peak_mb": round(rss_peak / 2**20),
+    "largest_mb": round(largest[1] / 2**20), "largest": largest[0], "kernel_sampled_mb": round(kernel / 2**20),
+    "processes": len(per_pid),
+}))
+"""
+
+
+def run_measured(
+    cmd: list[str],
+    *,
+    env: dict | None = None,
+    cwd: str | Path | None = None,
+    log: str | Path | None = None,
+    timeout: float | None = None,
+) -> dict:
+    """Run ``cmd`` under a small wrapper process and measure it: ``wall_s`` (start to exit),
+    ``maxrss_mb`` (the wrapper's ``RUSAGE_CHILDREN`` maximum resident set: the largest single
+    process among the command and every descendant it waited for, e.g. a Jupyter kernel),
+    ``tree_pss_peak_mb`` (the peak of the summed proportional set size of the whole process tree,
+    sampled every 0.5 s: shared pages counted once, so a multi-process browser is not counted
+    several times), ``tree_rss_peak_mb`` (summed resident memory, every 0.1 s; counts shared pages
+    once per process), ``largest_mb`` / ``largest`` (the largest sampled process and what it was:
+    ``kernel`` for an IPython kernel) and ``kernel_sampled_mb``. The command's output goes to
+    ``log``; it is killed with its descendants after ``timeout`` seconds."""
+    spec = {
+        "cmd": [str(c) for c in cmd],
+        "env": {**os.environ, **(env or {})},
+        "cwd": str(cwd) if cwd else None,
+        "log": str(log) if log else None,
+        "timeout": timeout,
+    }
+    out = subprocess.run([sys.executable, "-c", _MEASURE, json.dumps(spec)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])

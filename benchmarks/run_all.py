@@ -27,6 +27,7 @@ FULL = [
     ["bench_channels_attribution.py"],
     ["bench_channels_mmm.py"],
     ["bench_channels_budget.py"],
+    ["bench_reports.py"],  # whole reports at the sizes: minutes; not in --quick
 ]
 QUICK = [
     ["bench_runner.py"],
