@@ -321,6 +321,26 @@ def test_response_curve_is_increasing_with_its_band_and_current_point(low_noise)
     assert (curve["response"] <= curve["response_high"] + 1e-9).all()
 
 
+def test_response_curve_band_is_over_each_refit_evaluated_on_its_own(low_noise):
+    """The band comes from every refit at once (adstocked once, scaled per multiplier): each
+    refit's curve equals its own response at that spend, as channel_response computes it."""
+    _, m = low_noise
+    hist = m.roas_["spend"].to_numpy()
+    mult = np.array([0.0, 0.3, 1.0, 1.7])
+    c = CHANNELS.index("search")
+    curve = m.response_curve("search", mult)
+    each = np.empty((m.n_draws_, mult.size))
+    for j, k in enumerate(mult):
+        spend = hist.copy()
+        spend[c] *= k
+        each[:, j] = [m.channel_response(spend, draw=i)[c] for i in range(m.n_draws_)]
+    np.testing.assert_allclose(m._draw_mixture().draw_curves(c, mult), each, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        curve[["response_low", "response_high"]].T, np.percentile(each, [5, 95], axis=0), rtol=1e-12
+    )
+    assert curve["response"].iloc[2] == pytest.approx(m.channel_response(hist)[c], rel=1e-12)
+
+
 def test_fit_is_deterministic_given_the_seed():
     f = simulate(seed=5, saturation="logistic", sat=LOGISTIC)
     a, b = (MarketingMixModel(bootstrap=10, seed=3).fit(f, "week", "sales", ["ch0", "ch1", "ch2"]) for _ in "ab")

@@ -99,3 +99,25 @@ def test_markov_from_engine_transitions_equals_markov_from_paths(engine):
     pd.testing.assert_series_equal(a.removal_effects_, b.removal_effects_, rtol=1e-12)
     pd.testing.assert_frame_equal(a.transition_matrix_, b.transition_matrix_, rtol=1e-12)
     assert a.conversion_probability_ == pytest.approx(converted.mean(), rel=1e-12)
+
+
+def test_channel_names_padded_with_tabs_and_newlines_are_one_channel_and_blank_ones_are_dropped(engine):
+    """Names are stripped once per distinct name and joined back: every padded spelling of search
+    is the same channel, a touch whose channel is blank or missing is left out, its journey kept."""
+    rows = [  # journey, day, channel, conversion
+        ("a", 1, "search", 0), ("a", 2, "\tsearch\n", 1),
+        ("b", 1, " search ", 0), ("b", 2, "\t", 0), ("b", 3, "email", 1),
+        ("c", 1, None, 0), ("c", 2, "email\n", 0),
+        ("d", 1, "\n \t", 0),
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["journey_id", "day", "channel", "conversion"])
+    frame["timestamp"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(frame.pop("day"), unit="D")
+    frame["value"] = 10.0 * frame["conversion"]
+    table = _table(engine, frame, "padded_events")
+    p = journey_paths(table).set_index("path")
+    assert p.index.tolist() == ["email", "search > email", "search > search"]  # d has no touch left
+    assert p.loc["search > search", "conversions"] == 1 and p.loc["search > email", "conversion_value"] == 10.0
+    assert p.loc["email", "nulls"] == 1
+    tr = engine.execute(transitions_expr(table))
+    assert sorted(set(tr["from"]) | set(tr["to"])) == ["(conversion)", "(null)", "(start)", "email", "search"]
+    assert int(tr["n"].sum()) == 3 + 5  # three journeys start, five touches move on or end

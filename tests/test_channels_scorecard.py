@@ -182,6 +182,36 @@ def test_counts_add_up_on_a_simulated_base_with_lost_labels_and_stray_rows():
     )
 
 
+def test_row_order_of_the_inputs_changes_nothing_not_even_the_last_digit():
+    """Leads and purchases are joined in customer-id order, whatever order the tables (or the
+    engine's aggregation) come in, so every sum is the same to the bit."""
+    base = generate_channel_base(3000, seed=8, unattributed_share=0.05)
+    tx, costs = base.details["transactions"], base.details["costs"]
+    first = ChannelScorecard().fit(base.frame, ibis.memtable(tx), costs)
+    again = ChannelScorecard().fit(
+        base.frame.sample(frac=1.0, random_state=1), ibis.memtable(tx.sample(frac=1.0, random_state=2)), costs
+    )
+    pd.testing.assert_frame_equal(first.table_, again.table_, check_exact=True)
+    assert first.unattributed_ == again.unattributed_ and first.totals_ == again.totals_
+    assert first.customers_["customer_id"].is_monotonic_increasing
+    assert first.customers_["customer_id"].tolist() == again.customers_["customer_id"].tolist()
+
+
+def test_a_channel_is_shown_as_its_most_frequent_spelling_ties_by_the_first_seen():
+    c = _customers()
+    c.loc[[1, 2], "acquisition_channel"] = ["Search", " Search"]  # search 3 (c1, c4, c11) against Search 2
+    c.loc[[5, 6], "acquisition_channel"] = ["SOCIAL ", "SOCIAL"]  # SOCIAL 2 against social 1
+    c.loc[8, "acquisition_channel"] = "email"  # email 2 against ' Email ' 0
+    sc = ChannelScorecard(min_customers=1).fit(c, ibis.memtable(_transactions()), _costs())
+    assert sorted(sc.table_["channel"]) == ["SOCIAL", "email", "search"]
+    assert sc.table_.set_index("channel").loc["search", "leads"] == 4
+    c.loc[0, "acquisition_channel"] = "SEARCH"  # a tie: Search 2 (first seen in c2), search 2 (c4, c11), SEARCH 1
+    c.loc[3, "acquisition_channel"] = "search "
+    assert "Search" in set(
+        ChannelScorecard(min_customers=1).fit(c, ibis.memtable(_transactions()), _costs()).table_["channel"]
+    )
+
+
 def test_retention_of_a_customer_acquired_100_days_before_the_snapshot(hand):
     c = hand.customers_.set_index("customer_id")
     # c3: first purchase 23 Sep 2024, 100 days before 1 Jan 2025; bought again 99 days later

@@ -115,12 +115,24 @@ def _validated(events, cols: dict[str, str | None], stages) -> dict:
     return out
 
 
-def _infer_order(lead: np.ndarray, stage: np.ndarray, day: np.ndarray, names: list[str]) -> list[str]:
-    """Stages by leads reaching them (descending), then median entry day, then name."""
-    srt = np.lexsort((day, stage, lead))
-    first = np.r_[True, (lead[srt][1:] != lead[srt][:-1]) | (stage[srt][1:] != stage[srt][:-1])]
-    st, d = stage[srt][first], day[srt][first]
-    keys = [(-int((st == k).sum()), float(np.median(d[st == k])), n) for k, n in enumerate(names)]
+def _entry_days(lead: np.ndarray, stage: np.ndarray, day: np.ndarray, n_leads: int, n_stages: int):
+    """The leads x stages matrix of the earliest day each lead entered each stage (NaN: not
+    reached) and of the rows behind each cell (more than 1: duplicates). One pass over the rows
+    (``np.minimum.at`` and a bincount), no sort: linear in the number of events."""
+    cell = lead * n_stages + stage
+    rows = np.bincount(cell, minlength=n_leads * n_stages).reshape(n_leads, n_stages)
+    first = np.full(n_leads * n_stages, np.inf)
+    np.minimum.at(first, cell, day)
+    first = first.reshape(n_leads, n_stages)
+    first[rows == 0] = np.nan
+    return first, rows
+
+
+def _infer_order(first: np.ndarray, names: list[str]) -> list[str]:
+    """Stages by leads reaching them (descending), then median entry day, then name; ``first``:
+    the leads x stages matrix of :func:`_entry_days` (columns in the order of ``names``)."""
+    reached = ~np.isnan(first)
+    keys = [(-int(reached[:, k].sum()), float(np.median(first[reached[:, k], k])), n) for k, n in enumerate(names)]
     return [k[2] for k in sorted(keys)]
 
 
@@ -186,8 +198,11 @@ class FunnelAnalysis:
         cols = {"lead": lead_col, "stage": stage_col, "date": date_col, "group": self.group_col}
         ev = _validated(events, cols, self.stages)
         notes: list[str] = []
+        lead_code, lead_ids = ev["lead"], ev["lead_ids"]
+        L = len(lead_ids)
+        first, rows_per_cell = _entry_days(lead_code, ev["stage"], ev["day"], L, len(ev["stage_names"]))
         if self.stages is None:
-            order = _infer_order(ev["lead"], ev["stage"], ev["day"], ev["stage_names"])
+            order = _infer_order(first, ev["stage_names"])
             if len(order) < 2:
                 raise ValueError(f"Column {stage_col!r} has a single stage ({order[0]!r}): a funnel needs two or more.")
             notes.append(
@@ -198,16 +213,12 @@ class FunnelAnalysis:
             order = [str(x) for x in self.stages]
             notes.append(f"Stage order as given: {', '.join(order)}.")
         S = len(order)
-        stage_code = np.array([order.index(n) for n in ev["stage_names"]], dtype=np.int64)[ev["stage"]]
-        lead_code, lead_ids = ev["lead"], ev["lead_ids"]
-        L = len(lead_ids)
-        day = ev["day"]
-        srt = np.lexsort((day, stage_code, lead_code))
-        key = lead_code[srt] * S + stage_code[srt]
-        keep = np.r_[True, key[1:] != key[:-1]]
-        n_dup = int((~keep).sum())
+        position = np.array([order.index(n) for n in ev["stage_names"]], dtype=np.int64)
+        stage_code = position[ev["stage"]]
         D = np.full((L, S), np.nan)
-        D[lead_code[srt][keep], stage_code[srt][keep]] = day[srt][keep]
+        D[:, position] = first
+        n_dup = int((rows_per_cell - 1).clip(min=0).sum())
+        dup_leads = np.flatnonzero((rows_per_cell > 1).any(axis=1))
         R = ~np.isnan(D)
 
         # anomalies: skipped stages, backwards dates, duplicates, groups
@@ -222,7 +233,6 @@ class FunnelAnalysis:
             if k:
                 back_adjacent += int((back & R[:, k - 1]).sum())
             last_day = np.where(here, D[:, k], last_day)
-        dup_leads = np.unique(lead_code[srt][~keep])
         rows = [
             self._anomaly(
                 "skipped_stage", skipped, lead_ids, "leads",
@@ -292,18 +302,25 @@ class FunnelAnalysis:
     def _lead_groups(self, ev, lead_code, stage_code, L, lead_ids) -> tuple[np.ndarray, list[dict]]:
         """The group code of each lead (its earliest stage's value; -1 = none) and the group anomalies."""
         g = ev["group"]
-        has = g >= 0
+        has = np.flatnonzero(g >= 0)
         groups = np.full(L, -1, dtype=np.int64)
         conflict = np.zeros(L, dtype=bool)
-        if has.any():
-            lead, gh = lead_code[has], g[has]
-            o = np.lexsort((ev["day"][has], stage_code[has], lead))
-            lead, gh = lead[o], gh[o]
-            first = np.r_[True, lead[1:] != lead[:-1]]
-            groups[lead[first]] = gh[first]
-            G = max(len(ev["group_names"]), 1)
-            pairs = np.unique(lead * G + gh)
-            conflict = np.bincount(pairs // G, minlength=L) > 1
+        if has.size:  # per lead the row with the lowest stage, then the earliest day, then the first row
+            lead, gh, st, day = lead_code[has], g[has], stage_code[has], ev["day"][has]
+            best = np.full(L, np.iinfo(np.int64).max)
+            np.minimum.at(best, lead, st)
+            at = st == best[lead]
+            earliest = np.full(L, np.inf)
+            np.minimum.at(earliest, lead[at], day[at])
+            at &= day == earliest[lead]
+            row = np.full(L, has.size)
+            np.minimum.at(row, lead[at], np.flatnonzero(at))
+            seen = row < has.size
+            groups[seen] = gh[row[seen]]
+            low, high = np.full(L, np.iinfo(np.int64).max), np.full(L, -1)
+            np.minimum.at(low, lead, gh)
+            np.maximum.at(high, lead, gh)
+            conflict = seen & (high > low)
         none = groups < 0
         col = self.group_col
         return groups, [

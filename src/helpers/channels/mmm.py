@@ -64,8 +64,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api, which imports every model
 
 from .mmm_bootstrap import Mixture, Responses, block_bootstrap, posterior_draws
 from .mmm_fit import (
@@ -199,7 +199,7 @@ class MarketingMixModel:
         for j, c in enumerate(active):
             if sol.beta[j] > 0:
                 cols[channels[c]] = M[:, j]
-        ols = sm.OLS(y, pd.DataFrame(cols)).fit()
+        ols = OLS(y, pd.DataFrame(cols)).fit()
 
         draws = block_bootstrap(problem, sol, fitted, resid, int(self.bootstrap), self.seed) if self.bootstrap else []
         failed = sum(not d.converged for d in draws)
@@ -214,6 +214,7 @@ class MarketingMixModel:
         self._media, self._resp, self._active, self._syn = media, resp, active, syn
         pvals = self._channel_tests(notes, channels, active, sol, ls.rss, M, F, s_col, y, X, n_params)
         self._spend, self._hist, self._sol, self._draws, self._mix = S, hist, sol, draws, mix
+        self._boot_mix = None
         self.n_draws_ = len(draws)
         self.n_obs_ = n
         self.posterior_ess_ = ess
@@ -479,8 +480,8 @@ class MarketingMixModel:
         curves = np.zeros((1 + self.n_draws_, mult.size))
         if hit.size:
             curves[0] = self._mix.curve(int(hit[0]), mult)
-            for i, s in enumerate(self._draws):
-                curves[i + 1] = self._resp.curve(int(hit[0]), s.z, s.beta, mult)
+            if self._draws:  # every refit at once
+                curves[1:] = self._draw_mixture().draw_curves(int(hit[0]), mult)
         band = np.percentile(curves[1:], _BAND, axis=0) if self._draws else np.full((2, mult.size), np.nan)
         return pd.DataFrame(
             {
@@ -492,6 +493,15 @@ class MarketingMixModel:
                 "is_current": np.isclose(mult, 1.0),
             }
         )
+
+    def _draw_mixture(self) -> Mixture:
+        """The bootstrap refits as one equally weighted :class:`Mixture` (built on first use)."""
+        if getattr(self, "_boot_mix", None) is None:
+            n_free = len(self.terms_)
+            self._boot_mix = Mixture(
+                self._media, self._resp.X, self._draws, np.ones(len(self._draws)), n_free, self._syn
+            )
+        return self._boot_mix
 
     def summary(self) -> pd.DataFrame:
         """One table: transform parameters and channel coefficients (bootstrap 90 % intervals), the

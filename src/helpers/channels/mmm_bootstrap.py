@@ -256,6 +256,15 @@ class Mixture:
 
     def curve(self, c: int, multipliers: np.ndarray) -> np.ndarray:
         """Posterior mean of channel c's total contribution at each multiplier of its pattern."""
+        return (self.w * self.beta[:, c]) @ self._saturated_totals(c, multipliers)
+
+    def draw_curves(self, c: int, multipliers: np.ndarray) -> np.ndarray:
+        """Channel c's total contribution at each multiplier of its pattern under each parameter
+        set (D, m), all sets at once."""
+        return self.beta[:, c, None] * self._saturated_totals(c, multipliers)
+
+    def _saturated_totals(self, c: int, multipliers: np.ndarray) -> np.ndarray:
+        """Channel c's saturated media summed over the weeks (D, m): adstock is linear in spend, so
+        the adstocked pattern is scaled, not recomputed."""
         a = self.A[:, :, c, None] * np.asarray(multipliers, float)[None, None, :]  # (D, n, m)
-        m = saturate(self.media.saturation, a, [p[:, :, c, None] for p in self.sat])
-        return (self.w * self.beta[:, c]) @ m.sum(axis=1)
+        return saturate(self.media.saturation, a, [p[:, :, c, None] for p in self.sat]).sum(axis=1)

@@ -37,13 +37,16 @@ Conventions (purchases as in :mod:`helpers.clv.data`):
   left out and reported (``unattributed_["cost_outside_window"]``). ``cost_window="all"`` counts
   every cost row. Cost rows of channels no lead came through are reported, not attributed.
 Nothing is dropped silently: ``unattributed_`` holds every count that is not in a channel row, so
-leads, revenue and costs add up to the inputs' totals.
+leads, revenue and costs add up to the inputs' totals. The order of the rows of the inputs does not
+matter, to the last digit: leads and their purchases are joined and summed in customer-id order.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.stats import chi2_contingency
 
 from helpers.clv.data import MONEY_DECIMALS, purchase_days_expr
@@ -69,6 +72,19 @@ def _table(transactions):
     import ibis
 
     return ibis.memtable(transactions) if isinstance(transactions, pd.DataFrame) else transactions
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow string array (no copy for pandas' Arrow-backed strings)."""
+    arr = pa.array(values.astype("string"), from_pandas=True)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _positions(values: pd.Series, keys: pd.Series) -> np.ndarray:
+    """Where each of ``values`` is in ``keys`` (unique): its row number, -1 when absent (an Arrow
+    hash look-up; ``Series.map`` over millions of strings takes seconds)."""
+    pos = pc.index_in(_arrow(values), value_set=_arrow(keys))
+    return pos.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _key(labels: pd.Series) -> pd.Series:
@@ -172,28 +188,50 @@ class ChannelScorecard:
 
     # --- inputs --------------------------------------------------------------------------------
     def _leads(self, customers: pd.DataFrame, customer_col: str) -> pd.DataFrame:
+        """One row per lead, in customer-id order: ``customer_id``, ``kcode`` (position of its channel
+        key in ``_labels``; -1: none) and ``signup``. Channel spellings are resolved once per distinct
+        value, not per lead."""
         _missing(customers.columns, (customer_col, self.channel_col), "The customer table")
         ids = customers[customer_col]
         if ids.isna().any():
             rows = np.flatnonzero(ids.isna().to_numpy())[:5].tolist()
             raise ValueError(f"The customer table's {customer_col!r} is missing in rows {rows}")
         ids = ids.astype("string")
-        dup = ids[ids.duplicated()].unique()
-        if len(dup):
+        arr = _arrow(ids)
+        order = pc.sort_indices(arr).to_numpy()
+        in_order = arr.take(order)
+        if len(ids) > 1 and pc.any(pc.equal(in_order[1:], in_order[:-1])).as_py():
+            dup = ids[ids.duplicated()].unique()
             raise ValueError(f"The customer table's {customer_col!r} repeats ids, e.g. {dup[:5].tolist()}")
-        key = _key(customers[self.channel_col])
-        if key.notna().sum() == 0:
+        codes, uniques = pd.factorize(customers[self.channel_col].astype("string"))
+        spelt = pd.Series(uniques, dtype="string")
+        key_u = _key(spelt)
+        if key_u.isna().all():
             raise ValueError(f"No customer row has a value in {self.channel_col!r}: there is no channel to score")
-        labels = pd.DataFrame({"key": key, "label": customers[self.channel_col].astype("string").str.strip()})
-        self._labels = labels.dropna().groupby("key")["label"].agg(lambda s: s.value_counts().index[0])
+        # the most frequent spelling of each key; ties: the spelling seen first (as value_counts)
+        spellings = pd.DataFrame(
+            {
+                "key": key_u.to_numpy(),
+                "label": spelt.str.strip().to_numpy(),
+                "n": np.bincount(codes[codes >= 0], minlength=len(spelt)),
+                "first": np.arange(len(spelt)),
+            }
+        ).dropna(subset=["key"])
+        per_label = spellings.groupby(["key", "label"], sort=False).agg(n=("n", "sum"), first=("first", "min"))
+        best = per_label.reset_index().sort_values(["key", "n", "first"], ascending=[True, False, True], kind="stable")
+        self._labels = best.drop_duplicates("key").set_index("key")["label"]
+        self._spelling = pd.array(self._labels.to_numpy(), dtype="string")  # by key code
+        kcode_u = self._labels.index.get_indexer(key_u.to_numpy())
+        kcode = np.where(codes >= 0, kcode_u[np.maximum(codes, 0)], -1)
         if SIGNUP_COL in customers.columns:
             signup = pd.to_datetime(customers[SIGNUP_COL], errors="coerce")
         else:
             signup = pd.Series(pd.NaT, index=customers.index, dtype="datetime64[ns]")
             self.notes_.append(f"The customer table has no {SIGNUP_COL!r}: every lead counts, dated or not.")
-        return pd.DataFrame({"customer_id": ids.to_numpy(), "key": key.to_numpy(), "signup": signup.to_numpy()}).astype(
-            {"customer_id": "string", "key": "string", "signup": "datetime64[ns]"}
+        leads = pd.DataFrame(
+            {"customer_id": ids.to_numpy(), "kcode": kcode.astype(np.int64), "signup": signup.to_numpy()}
         )
+        return leads.astype({"customer_id": "string", "signup": "datetime64[ns]"}).take(order).reset_index(drop=True)
 
     def _activity(self, table, customer_col, date_col, amount_col) -> tuple[pd.DataFrame, dict]:
         """Per-customer purchases and rows before ``as_of`` (two aggregations on the engine)."""
@@ -221,6 +259,8 @@ class ChannelScorecard:
         )
         per = rows.to_pyarrow().to_pandas().merge(bought.to_pyarrow().to_pandas(), on="customer_id", how="left")
         per["customer_id"] = per["customer_id"].astype("string")
+        # in customer-id order: the engine's rows come in any order, and the sums below must not depend on it
+        per = per.take(pc.sort_indices(_arrow(per["customer_id"])).to_numpy()).reset_index(drop=True)
         per["purchase_days"] = per["purchase_days"].fillna(0).astype("int64")
         for col in ("revenue", "returns"):
             per[col] = per[col].fillna(0.0).astype(float).round(MONEY_DECIMALS)
@@ -235,21 +275,34 @@ class ChannelScorecard:
         return per, log
 
     def _customers(self, leads: pd.DataFrame, per: pd.DataFrame, log: dict) -> pd.DataFrame:
-        # one outer merge (pandas' isin on millions of strings takes seconds): right_only = not a lead
-        both = leads.merge(per, on="customer_id", how="outer", indicator=True, sort=False)
-        unknown = both[both["_merge"] == "right_only"]
-        c = both[both["_merge"] != "right_only"].drop(columns="_merge").reset_index(drop=True)
-        c["purchase_days"] = c["purchase_days"].fillna(0).astype("int64")
-        c["revenue"] = c["revenue"].fillna(0.0)
+        """Leads (in customer-id order) joined with their purchases (``per``, one row per customer, in
+        customer-id order) by an Arrow hash look-up; purchases of ids that are not leads are counted,
+        not kept."""
+        c = leads.copy()
+        pos = _positions(c["customer_id"], per["customer_id"])  # each lead's row in per, -1: no row
+        bought = pos >= 0
+        lead_rows = np.zeros(len(per), dtype=bool)
+        lead_rows[pos[bought]] = True
+        unknown = per[~lead_rows]
+        src = pos[bought]
+        c["purchase_days"] = np.zeros(len(c), dtype=np.int64)
+        c.loc[bought, "purchase_days"] = per["purchase_days"].to_numpy()[src]
+        c["revenue"] = np.zeros(len(c))
+        c.loc[bought, "revenue"] = per["revenue"].to_numpy(dtype=float)[src]
+        for col in ("first_purchase", "last_purchase"):
+            when = np.full(len(c), np.datetime64("NaT"), dtype="datetime64[ns]")
+            when[bought] = per[col].to_numpy(dtype="datetime64[ns]")[src]
+            c[col] = when
         late = (c["signup"] >= self.as_of_) & (c["purchase_days"] == 0)
         c = c[~late].reset_index(drop=True)
-        self._labels = self._labels[self._labels.index.isin(c["key"].dropna().unique())]
+        kcode = c["kcode"].to_numpy()
+        self._labels = self._labels.iloc[np.unique(kcode[kcode >= 0])]
         if self._labels.empty:
             raise ValueError(
                 f"No lead with a {self.channel_col!r} signed up or bought before as_of ({self.as_of_.date()}): "
                 "there is no channel to score"
             )
-        c["channel"] = c["key"].map(self._labels).astype("string")
+        c["channel"] = self._spelling.take(kcode, allow_fill=True)
         out = pd.DataFrame(
             {
                 "customer_id": c["customer_id"],
@@ -315,8 +368,9 @@ class ChannelScorecard:
             c["clv"] = np.nan
             self.notes_.append(f"Predicted CLV is not available ({reason}); value per customer is past revenue only.")
             return
-        clv = res.clv.set_index(res.clv["customer_id"].astype("string"))["predicted_clv"]
-        c["clv"] = c["customer_id"].map(clv).astype(float)
+        pos = _positions(c["customer_id"], res.clv["customer_id"].astype("string"))
+        values = res.clv["predicted_clv"].to_numpy(dtype=float)
+        c["clv"] = np.where(pos >= 0, values[np.maximum(pos, 0)] if len(values) else np.nan, np.nan)
         if res.reason:
             self.notes_.append(f"Predicted CLV: {res.reason}")
 
