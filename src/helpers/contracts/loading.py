@@ -102,7 +102,10 @@ class LoadResult:
 
     def to_pandas(self) -> pd.DataFrame:
         """Accepted rows as pandas, with a fixed schema (see ``schema``)."""
-        df = self.engine.con.sql(f"SELECT * FROM {_q(self.accepted_table)} ORDER BY _line").df()
+        rel = self.engine.con.sql(f"SELECT * FROM {_q(self.accepted_table)} ORDER BY _line")
+        # through Arrow where the engine offers it (DuckDB): several times faster than .df() on
+        # millions of text values; the schema is fixed either way
+        df = rel.to_arrow_table().to_pandas() if hasattr(rel, "to_arrow_table") else rel.df()
         return coerce_schema(df.drop(columns="_line"), self.schema)
 
     @property
