@@ -422,3 +422,20 @@ def test_runs_that_read_data_where_it_lives_are_never_skipped_as_unchanged(tmp_p
     )
     assert remote_inputs(tmp_path) == ["s3a://lake/tx.parquet"]
     assert recorded_input_files(tmp_path, tmp_path) == {tmp_path / "a.csv"}
+
+
+def test_a_materialised_expression_is_cached_on_spark_and_dropped_after_use(engines):
+    """The CLV workflow computes purchase days once (``Materialised``): on Spark a cached view."""
+    from helpers.clv.data import purchase_days_expr
+    from helpers.core.engine import Materialised
+
+    data = pd.DataFrame(
+        {"customer_id": ["a", "a", "b"], "date": pd.to_datetime(["2025-01-01"] * 3), "amount": [1.0, 2.0, -3.0]}
+    )
+    spark = engines["spark"]
+    spark.con.register("sample_materialised", data)
+    with Materialised(purchase_days_expr(spark.table("sample_materialised")), "wb_spark_days") as days:
+        got = days.execute().sort_values("customer_id", ignore_index=True)
+        assert got["customer_id"].tolist() == ["a"] and got["amount"].tolist() == [3.0]
+        assert spark.session.catalog.tableExists("wb_spark_days")
+    assert not spark.session.catalog.tableExists("wb_spark_days")
