@@ -73,8 +73,7 @@ def test_materialised_expression_is_stored_once_and_dropped_after_use():
         eng.con.execute("DELETE FROM src")  # stored: later changes to the source do not reach it
         assert sorted(m.execute()["b"]) == [0, 2, 4, 6, 8]
     assert eng.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'wb_test_m'").fetchall() == [(0,)]
-    with pytest.raises(RuntimeError, match="boom"):
-        with Materialised(src, "wb_test_m2"):
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), Materialised(src, "wb_test_m2"):
+        raise RuntimeError("boom")
     assert eng.con.sql("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'wb_test_m2'").fetchall() == [(0,)]
     eng.close()

@@ -112,34 +112,38 @@ def _every_customer_expr(
     """The summary's columns for every customer in the log, including those first seen after the
     calibration end (whose calibration columns are meaningless: the callers drop them)."""
     unit = _days_per_unit(time_unit)
-    days = _purchase_days(table, customer_col, date_col, amount_col, days)
     cal = _calibration_end(table, calibration_end, date_col)
     obs = _as_date(observation_end) if observation_end is not None else cal
-    in_cal = days.date <= cal
-    in_hold = (days.date > cal) & (days.date <= obs)
-    per = days.group_by("customer_id").aggregate(
-        first_purchase=days.date.min(),
-        first_spend=min_by(days.amount, days.date),
-        last_purchase=days.date.max(where=in_cal),
-        cal_days=in_cal.cast("int64").sum(),
-        cal_spend=days.amount.sum(where=in_cal),
-        frequency_holdout=in_hold.cast("int64").sum(),
-        holdout_spend=days.amount.sum(where=in_hold),
-    )
-    frequency = (per.cal_days - 1).cast("int64")
-    repeat_spend = per.cal_spend - per.first_spend
+    per = _periods(_purchase_days(table, customer_col, date_col, amount_col, days), cal, obs)
+    frequency = (per.calibration_days - 1).cast("int64")
+    repeat_spend = per.calibration_spend - per.first_spend
     return per.select(
         customer_id=per.customer_id,
         first_purchase=per.first_purchase,
         frequency=frequency,
-        recency=(per.last_purchase.delta(per.first_purchase, unit="day").cast("float64") / unit),
+        recency=(per.last_calibration.delta(per.first_purchase, unit="day").cast("float64") / unit),
         T=(cal.delta(per.first_purchase, unit="day").cast("float64") / unit),
         monetary=ibis.ifelse(frequency > 0, repeat_spend / frequency.cast("float64"), 0.0),
-        frequency_holdout=per.frequency_holdout.cast("int64"),
-        monetary_holdout=ibis.ifelse(
-            per.frequency_holdout > 0, per.holdout_spend / per.frequency_holdout.cast("float64"), 0.0
-        ),
-        spend_calibration=per.cal_spend,
+        frequency_holdout=per.holdout_days.cast("int64"),
+        monetary_holdout=ibis.ifelse(per.holdout_days > 0, per.holdout_spend / per.holdout_days.cast("float64"), 0.0),
+        spend_calibration=per.calibration_spend,
+    )
+
+
+def _periods(d: ibis.Table, cal, obs) -> ibis.Table:
+    """Per customer of the purchase days ``d``: first purchase and its spend, then purchase days,
+    spend and last purchase in the calibration period (to ``cal``) and in the holdout (to ``obs``)."""
+    in_cal = d.date <= cal
+    in_hold = (d.date > cal) & (d.date <= obs)
+    return d.group_by("customer_id").aggregate(
+        first_purchase=d.date.min(),
+        first_spend=min_by(d.amount, d.date),
+        last_calibration=d.date.max(where=in_cal),
+        calibration_days=in_cal.cast("int64").sum(),
+        calibration_spend=d.amount.sum(where=in_cal),
+        last_holdout=d.date.max(where=in_hold),
+        holdout_days=in_hold.cast("int64").sum(),
+        holdout_spend=d.amount.sum(where=in_hold),
     )
 
 
@@ -158,19 +162,7 @@ def customer_periods_expr(
     purchase and its spend: one pass that gives both the calibration summary and the summary to
     ``observation_end`` (:func:`customer_summaries`). ``days=True``: ``table`` holds purchase days."""
     d = _purchase_days(table, customer_col, date_col, amount_col, days)
-    cal, obs = _as_date(calibration_end), _as_date(observation_end)
-    in_cal = d.date <= cal
-    in_hold = (d.date > cal) & (d.date <= obs)
-    return d.group_by("customer_id").aggregate(
-        first_purchase=d.date.min(),
-        first_spend=min_by(d.amount, d.date),
-        last_calibration=d.date.max(where=in_cal),
-        calibration_days=in_cal.cast("int64").sum(),
-        calibration_spend=d.amount.sum(where=in_cal),
-        last_holdout=d.date.max(where=in_hold),
-        holdout_days=in_hold.cast("int64").sum(),
-        holdout_spend=d.amount.sum(where=in_hold),
-    )
+    return _periods(d, _as_date(calibration_end), _as_date(observation_end))
 
 
 @portable(TX_SCHEMA)
