@@ -23,10 +23,17 @@ BIC is reported beside it, as on skewed purchase data BIC often keeps falling as
 chosen k labels every customer too (``gmm_labels_``, same id order); ``gmm_agreement_`` is the
 adjusted Rand index between its labels and k-means'.
 
-*Large data*: with more than ``search_sample`` customers, k is chosen, the mixture fitted and the
-stability bootstrap run on a random sample of ``search_sample`` of them (labels still cover every
-customer); with more than ``large``, the final clustering is a MiniBatchKMeans (batches of 4,096,
-``n_init=3``) on all customers instead of a k-means. ``note_`` says what was done.
+*Large data*: with more than ``search_sample`` customers (default 20,000), k is chosen, the mixture
+fitted and the stability bootstrap run on a random sample of ``search_sample`` of them, drawn within
+each stratum in proportion to its size when ``fit`` is given ``strata`` (e.g. the RFM segments; see
+:mod:`.sampling`), else a simple random sample; labels still cover every customer (the nearest
+centre; the mixture's labels by its posterior, in chunks). With more than ``large`` customers
+(default 200,000), the final centres are those of a k-means (``n_init=10``) on that sample too, and
+every customer is placed by the nearest of them: in three dimensions the sample already pins the
+centres down, and a MiniBatchKMeans over 3.3 million customers took from one to more than ten
+seconds. ``note_`` says what was done, in sentences from :mod:`.narrative` that name the sample's
+size and the parameter that sets it (``sample_parameter``: its name in the report). BLAS runs on
+one thread during the fit (see :meth:`CustomerClusters.fit`).
 
 *Cluster ids* are 0..k-1 by descending mean ``monetary`` (cluster 0 spends most on average; by the
 first feature when there is no ``monetary`` column), so the same data and seed give the same ids.
@@ -45,17 +52,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.cluster import KMeans, MiniBatchKMeans
-from sklearn.metrics import adjusted_rand_score
+from sklearn.cluster import KMeans
 from sklearn.mixture import GaussianMixture
+from threadpoolctl import threadpool_limits
 
 from .cluster_names import cluster_names
+from .narrative import sample_sentence
+from .sampling import stratified_sample
 
-__all__ = ["FEATURES", "STABILITY_WORDS", "CustomerClusters", "silhouettes"]
+__all__ = ["FEATURES", "STABILITY_WORDS", "CustomerClusters", "adjusted_rand", "silhouettes"]
 
 FEATURES = ("recency_days", "frequency", "monetary")
 SILHOUETTE_POINTS = 10_000
 REG_COVAR = 1e-3
+_CHUNK_ROWS = 262_144  # rows per block when every customer is assigned (bounds the n x k temporaries)
 LOW_SILHOUETTE = 0.25
 #: Mean bootstrap ARI cut-offs and their words (below the last: "unstable").
 STABILITY_WORDS = ((0.9, "very stable"), (0.75, "stable"), (0.5, "moderately stable"))
@@ -72,13 +82,15 @@ class CustomerClusters:
 
     Parameters: ``n_clusters`` (``"auto"`` or a whole number), ``k_min``/``k_max`` (the range
     searched), ``seed`` (every random choice), ``features`` (columns used), ``bootstrap`` (stability
-    resamples; 0 skips), ``search_sample`` (the most customers the search, mixture and bootstrap use)
-    and ``large`` (above it the final fit is a MiniBatchKMeans); see the module docstring.
+    resamples; 0 skips), ``search_sample`` (the most customers the search, mixture and bootstrap use),
+    ``large`` (above it the final centres are fitted on the sample too) and ``sample_parameter`` (how
+    the report names ``search_sample``); see the module docstring.
 
     After :meth:`fit`: ``labels_`` (cluster per input row), ``k_``, ``diagnostics_`` (``k, silhouette,
     inertia, bic``), ``choice_reason_``, ``note_``, ``transform_``, ``cluster_centers_`` (transformed
     units, cluster order), ``gmm_labels_``, ``gmm_agreement_``, ``stability_``, ``profiles_``,
-    ``names_``, ``assignments_``, ``n_customers_``.
+    ``names_``, ``assignments_``, ``n_customers_``, ``sample_size_`` (customers searched) and
+    ``stratified_`` (whether that sample was drawn within strata).
     """
 
     def __init__(
@@ -89,8 +101,9 @@ class CustomerClusters:
         seed: int = 42,
         features: Sequence[str] = FEATURES,
         bootstrap: int = 20,
-        search_sample: int = 50_000,
+        search_sample: int = 20_000,
         large: int = 200_000,
+        sample_parameter: str = "search_sample",
     ):
         self.n_clusters = n_clusters
         self.k_min = k_min
@@ -100,12 +113,26 @@ class CustomerClusters:
         self.bootstrap = bootstrap
         self.search_sample = search_sample
         self.large = large
+        self.sample_parameter = sample_parameter
 
     # ------------------------------------------------------------------------------------
-    def fit(self, customers: pd.DataFrame) -> CustomerClusters:
+    def fit(self, customers: pd.DataFrame, strata=None, strata_label: str = "stratum") -> CustomerClusters:
+        """``customers``: one row per customer (module doc); ``strata``: a label per row (e.g. the
+        RFM segment) within which the search sample is drawn in proportion, or None (a simple
+        random sample); ``strata_label``: what a stratum is called in ``note_``.
+
+        BLAS runs on one thread here: every product has three columns (the features), too thin to
+        share out, and on a busy machine waiting BLAS threads slowed the mixture fits several-fold;
+        scikit-learn's own OpenMP loops (k-means) keep their threads."""
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._fit(customers, strata, strata_label)
+
+    def _fit(self, customers: pd.DataFrame, strata, strata_label: str) -> CustomerClusters:
         features = list(self.features)
         X = _validated(customers, features)
         n = len(X)
+        if strata is not None and len(strata) != n:
+            raise ValueError(f"strata has {len(strata):,} labels for {n:,} customers: give one per customer.")
         notes: list[str] = []
         k_min, k_max, fixed = self._k_range(X, notes)
 
@@ -124,18 +151,20 @@ class CustomerClusters:
         is_large = n > self.large
         search = np.arange(n)
         if n > self.search_sample:
-            search = np.sort(_rng(self.seed, "search").choice(n, self.search_sample, replace=False))
+            if strata is None:
+                search = np.sort(_rng(self.seed, "search").choice(n, self.search_sample, replace=False))
+            else:
+                search = stratified_sample(strata, self.search_sample, _rng(self.seed, "search"))
         Zs = Z[search]
+        self.sample_size_ = len(Zs)
+        self.stratified_ = strata is not None and len(Zs) < n
         ks = sorted(set(range(k_min, k_max + 1)) | ({fixed} if fixed else set()))
         self.diagnostics_ = self._diagnostics(Zs, ks)
         self.k_ = fixed or _best_k(self.diagnostics_)
         self.choice_reason_ = _choice_sentence(self.diagnostics_, self.k_, fixed is not None, k_min, k_max)
 
         # final fit, relabelled by descending mean spend
-        if is_large:
-            km = MiniBatchKMeans(self.k_, batch_size=4096, n_init=3, random_state=self.seed).fit(Z)
-        else:
-            km = KMeans(self.k_, n_init=10, random_state=self.seed).fit(Z)
+        km = KMeans(self.k_, n_init=10, random_state=self.seed).fit(Zs if is_large else Z)
         order_by = customers["monetary"] if "monetary" in customers.columns else customers[features[0]]
         order_by = order_by.to_numpy(dtype=float)
         order = _order(_nearest(Z, km.cluster_centers_), order_by, self.k_)
@@ -146,30 +175,35 @@ class CustomerClusters:
         gmm = GaussianMixture(
             self.k_, covariance_type="full", n_init=1, reg_covar=REG_COVAR, random_state=self.seed
         ).fit(Zs)
-        graw = gmm.predict(Z)
+        graw = np.concatenate([gmm.predict(Z[lo : lo + _CHUNK_ROWS]) for lo in range(0, n, _CHUNK_ROWS)])
         self.gmm_labels_ = np.argsort(_order(graw, order_by, self.k_))[graw]
-        self.gmm_agreement_ = float(adjusted_rand_score(self.labels_, self.gmm_labels_))
+        self.gmm_agreement_ = adjusted_rand(self.labels_, self.gmm_labels_)
 
         self.stability_ = self._stability(Zs, self.labels_[search], self.bootstrap)
-        if len(Zs) < n:
-            notes.append(
-                f"k was chosen, the Gaussian mixture fitted and stability bootstrapped on a random sample of "
-                f"{len(Zs):,} of the {n:,} customers (search_sample={self.search_sample:,})."
+        notes.append(
+            sample_sentence(
+                "the number of clusters was chosen, the Gaussian mixture fitted and stability bootstrapped",
+                len(Zs),
+                n,
+                self.sample_parameter,
+                strata=strata_label if self.stratified_ else None,
             )
-        if is_large:
+        )
+        if is_large and len(Zs) < n:
             notes.append(
-                f"With more than large={self.large:,} customers, the final clustering is a MiniBatchKMeans "
-                "(batches of 4,096) on all of them."
+                f"With more than {self.large:,} customers, the cluster centres are those of k-means on the "
+                f"same {len(Zs):,} customers, and every customer is placed in the cluster of the nearest centre."
             )
         if len(Zs) > SILHOUETTE_POINTS:
             notes.append(
                 f"Silhouettes are computed on a random {SILHOUETTE_POINTS:,} of the {len(Zs):,} customers searched."
             )
-        self.note_ = " ".join(notes)
+        self.note_ = " ".join(x for x in notes if x)
 
         self.profiles_ = _profiles(customers, features, self.labels_, Z, self.k_)
         self.names_ = dict(enumerate(self.profiles_["name"]))
-        assign = {"customer_id": customers["customer_id"].to_numpy()} if "customer_id" in customers.columns else {}
+        # the ids as they are stored (a million text ids as Python objects would take hundreds of MB)
+        assign = {"customer_id": customers["customer_id"].array} if "customer_id" in customers.columns else {}
         names = pd.Categorical.from_codes(self.labels_, categories=list(self.profiles_["name"]))
         self.assignments_ = pd.DataFrame({**assign, "cluster": self.labels_, "name": names}, index=customers.index)
         return self
@@ -229,7 +263,7 @@ class CustomerClusters:
         for _ in range(int(runs)):
             idx = rng.integers(0, len(Z), len(Z))
             km = KMeans(self.k_, n_init=2, random_state=int(rng.integers(2**31 - 1))).fit(Z[idx])
-            scores.append(adjusted_rand_score(labels, km.predict(Z)))
+            scores.append(adjusted_rand(labels, km.predict(Z)))
         if not scores:
             return {"mean": float("nan"), "low": float("nan"), "runs": 0}
         return {"mean": float(np.mean(scores)), "low": float(np.percentile(scores, 5)), "runs": len(scores)}
@@ -377,8 +411,57 @@ def _count_distinct(X: np.ndarray, enough: int) -> int:
 
 
 def _nearest(Z: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Index of the nearest centre (squared Euclidean distance) for each row of ``Z``."""
-    return ((centres**2).sum(axis=1)[None, :] - 2.0 * Z @ centres.T).argmin(axis=1)
+    """Index of the nearest centre (squared Euclidean distance) for each row of ``Z`` (in blocks of
+    rows, so that millions of customers never hold an n x k matrix at once)."""
+    sq = (centres**2).sum(axis=1)[None, :]
+    out = np.empty(len(Z), dtype=np.intp)
+    for lo in range(0, len(Z), _CHUNK_ROWS):
+        out[lo : lo + _CHUNK_ROWS] = (sq - 2.0 * Z[lo : lo + _CHUNK_ROWS] @ centres.T).argmin(axis=1)
+    return out
+
+
+def _codes(labels) -> tuple[np.ndarray, int]:
+    """Labels as codes 0..m-1 (small non-negative integers are their own codes) and m; pandas
+    columns are factorised as stored (text in Arrow, categories by their codes)."""
+    if isinstance(labels, pd.Series | pd.Index):
+        labels = labels.to_numpy() if labels.dtype.kind in "iu" else labels.array
+    elif not isinstance(labels, np.ndarray | pd.api.extensions.ExtensionArray):
+        labels = np.asarray(labels)
+    small_whole = isinstance(labels, np.ndarray) and labels.dtype.kind in "iu" and labels.size > 0
+    if small_whole and labels.min() >= 0 and labels.max() < 4 * labels.size + 1024:
+        return labels.astype(np.int64, copy=False).ravel(), int(labels.max()) + 1
+    codes, uniques = pd.factorize(labels, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def adjusted_rand(labels_a, labels_b) -> float:
+    """The adjusted Rand index of two labellings of the same rows, as
+    ``sklearn.metrics.adjusted_rand_score`` computes it (pair counts from the contingency table, in
+    exact integers), from a bincount of the label codes: seconds faster on millions of customers,
+    where scikit-learn sorts the labels (text labels, such as segment names, more slowly still)."""
+    a, ka = _codes(labels_a)
+    b, kb = _codes(labels_b)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"the two labellings must be 1-D and of the same length (got {a.shape} and {b.shape}).")
+    n = int(a.size)
+    key = a * kb + b
+    # the non-empty cells of the contingency table: a bincount for a few clusters, else by sorting
+    cells = (
+        np.bincount(key, minlength=ka * kb) if ka * kb <= max(4 * n, 1 << 20) else np.unique(key, return_counts=True)[1]
+    )
+    rows, cols = np.bincount(a, minlength=ka), np.bincount(b, minlength=kb)
+    squares = int((cells.astype(np.int64) ** 2).sum())
+    both = squares - n  # pairs together in both (times 2)
+    only_b = int((cols**2).sum()) - squares  # together in b only
+    only_a = int((rows**2).sum()) - squares  # together in a only
+    neither = n * n - only_b - only_a - squares
+    if only_a == 0 and only_b == 0:
+        return 1.0
+    return (
+        2.0
+        * (both * neither - only_a * only_b)
+        / ((both + only_a) * (only_a + neither) + (both + only_b) * (only_b + neither))
+    )
 
 
 def _order(labels: np.ndarray, value: np.ndarray, k: int) -> np.ndarray:

@@ -14,16 +14,21 @@ Markdown with segment names escaped.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from helpers.reporting.text import esc
+from helpers.segmentation.data import arrow_array, labels_at, positions
 
 __all__ = [
     "GONE_LABEL",
     "MOVEMENTS",
     "NEW_LABEL",
+    "compare",
     "migration_sentence",
     "migration_summary",
     "movements",
@@ -48,15 +53,53 @@ def _snapshot(segments: pd.Series, name: str) -> pd.Series:
     return s
 
 
-def _pair(before: pd.Series, after: pd.Series, new_label: str, gone_label: str) -> pd.DataFrame:
-    """``segment_before`` and ``segment_after`` of every customer in either snapshot (the labels
-    mark customers missing from one of them), indexed by customer id."""
+@dataclass
+class _Paired:
+    """Every customer of either snapshot (``ids``, an Index) with a code per snapshot into
+    ``labels_before`` / ``labels_after`` (the segments seen, then ``new_label`` / ``gone_label`` for
+    a customer missing from that snapshot): counts and moves are computed on the codes, a bincount
+    over millions of customers where a crosstab of Python objects takes seconds."""
+
+    ids: pd.Index
+    before: np.ndarray
+    after: np.ndarray
+    labels_before: list
+    labels_after: list
+
+
+def _same_ids(a: pd.Index, b: pd.Index) -> bool:
+    if len(a) != len(b):
+        return False
+    try:  # compared in Arrow (pandas compares text ids as Python objects)
+        return bool(pc.all(pc.equal(arrow_array(a), arrow_array(b))).as_py())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return bool(a.equals(b))
+
+
+def _pair(before: pd.Series, after: pd.Series, new_label: str, gone_label: str) -> _Paired:
+    """The customers of either snapshot and their segments as codes (see :class:`_Paired`): the
+    customers of ``after``, then those only in ``before``; matched by Arrow hash lookups of the ids
+    (an outer join of two million-row text indexes in pandas takes seconds)."""
     b, a = _snapshot(before, "before"), _snapshot(after, "after")
-    both = pd.concat([b.rename("segment_before"), a.rename("segment_after")], axis=1, join="outer")
-    both = both.astype(object)
-    both["segment_before"] = both["segment_before"].where(both["segment_before"].notna(), new_label)
-    both["segment_after"] = both["segment_after"].where(both["segment_after"].notna(), gone_label)
-    return both
+    codes_b, uniques_b = pd.factorize(b.array)
+    codes_a, uniques_a = pd.factorize(a.array)
+    labels_b, labels_a = [*uniques_b, new_label], [*uniques_a, gone_label]
+    new, gone = len(labels_b) - 1, len(labels_a) - 1
+    if _same_ids(b.index, a.index):
+        return _Paired(a.index, codes_b, codes_a, labels_b, labels_a)
+    at = positions(a.index, b.index)  # each customer of the later snapshot in the earlier one, -1: new
+    left = positions(b.index, a.index) < 0  # customers of the earlier snapshot only
+    ids = a.index.append(b.index[left])
+    earlier = np.full(len(at), new, dtype=np.int64)
+    earlier[at >= 0] = codes_b[at[at >= 0]]
+    before_codes = np.concatenate([earlier, codes_b[left]])
+    after_codes = np.concatenate([codes_a, np.full(int(left.sum()), gone)])
+    return _Paired(ids, before_codes, after_codes, labels_b, labels_a)
+
+
+def _used(codes: np.ndarray, labels: list) -> list:
+    """The labels some customer has."""
+    return [lab for lab, n in zip(labels, np.bincount(codes, minlength=len(labels))) if n]
 
 
 def transition_matrix(
@@ -76,23 +119,30 @@ def transition_matrix(
     in % of the row (they add to 100; NaN for an empty row). A segment not in ``order`` is an
     error.
     """
-    both = _pair(before, after, new_label, gone_label)
+    return _transitions(_pair(before, after, new_label, gone_label), order, new_label, gone_label)
+
+
+def _transitions(
+    p: _Paired, order: Sequence[str], new_label: str, gone_label: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     order = list(order)
-    unknown = sorted(
-        {str(v) for v in pd.unique(both[["segment_before", "segment_after"]].to_numpy().ravel())}
-        - {str(v) for v in order}
-        - {new_label, gone_label}
-    )
+    used_b, used_a = _used(p.before, p.labels_before), _used(p.after, p.labels_after)
+    unknown = sorted({str(v) for v in used_b + used_a} - {str(v) for v in order} - {new_label, gone_label})
     if unknown:
         raise ValueError(f"segments not in order: {unknown}")
-    rows = order + ([new_label] if (both["segment_before"] == new_label).any() else [])
-    cols = order + ([gone_label] if (both["segment_after"] == gone_label).any() else [])
-    counts = (
-        pd.crosstab(both["segment_before"], both["segment_after"])
-        .reindex(index=rows, columns=cols, fill_value=0)
-        .astype(np.int64)
+    rows = order + ([new_label] if new_label in used_b else [])
+    cols = order + ([gone_label] if gone_label in used_a else [])
+    row_at = {r: i for i, r in enumerate(rows)}
+    col_at = {c: j for j, c in enumerate(cols)}
+    row_of = np.array([row_at.get(lab, -1) for lab in p.labels_before])[p.before]
+    col_of = np.array([col_at.get(lab, -1) for lab in p.labels_after])[p.after]
+    kept = (row_of >= 0) & (col_of >= 0)  # a segment counted as new or gone elsewhere: as the crosstab, left out
+    table = np.bincount(row_of[kept] * len(cols) + col_of[kept], minlength=len(rows) * len(cols))
+    counts = pd.DataFrame(
+        table.reshape(len(rows), len(cols)).astype(np.int64),
+        index=pd.Index(rows, name="segment_before"),
+        columns=pd.Index(cols, name="segment_after"),
     )
-    counts.index.name, counts.columns.name = "segment_before", "segment_after"
     totals = counts.sum(axis=1)
     shares = counts.div(totals.where(totals > 0), axis=0) * 100
     return counts, shares
@@ -116,33 +166,91 @@ def movements(
     ``gone`` (so a crosstab of the two columns is :func:`transition_matrix`'s counts). Sorted by
     movement (in the order of :data:`MOVEMENTS`), then customer id.
     """
-    both = _pair(before, after, new_label, gone_label)
-    segs = set(pd.unique(both["segment_before"])) | set(pd.unique(both["segment_after"]))
+    return _moves(_pair(before, after, new_label, gone_label), rank, new_label, gone_label, text=True)
+
+
+def compare(
+    before: pd.Series,
+    after: pd.Series,
+    *,
+    order: Sequence[str],
+    rank: Mapping[str, float],
+    new_label: str = NEW_LABEL,
+    gone_label: str = GONE_LABEL,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """:func:`transition_matrix` (counts, shares) and :func:`movements` of the same two snapshots,
+    pairing the customers once. The movements' segment and movement columns are categorical here
+    (a code per customer: a few MB for millions of customers, where text takes hundreds); the
+    movement categories are :data:`MOVEMENTS`, in order."""
+    p = _pair(before, after, new_label, gone_label)
+    return (*_transitions(p, order, new_label, gone_label), _moves(p, rank, new_label, gone_label, text=False))
+
+
+def _moves(p: _Paired, rank: Mapping[str, float], new_label: str, gone_label: str, text: bool) -> pd.DataFrame:
+    segs = set(_used(p.before, p.labels_before)) | set(_used(p.after, p.labels_after))
     missing = sorted(str(s) for s in segs - set(rank) - {new_label, gone_label})
     if missing:
         raise ValueError(f"no rank for segments {missing}")
     ranks = {**{k: float(v) for k, v in rank.items()}, new_label: np.nan, gone_label: np.nan}
-    rb = both["segment_before"].map(ranks).astype(float)
-    ra = both["segment_after"].map(ranks).astype(float)
-    new = (both["segment_before"] == new_label).to_numpy()
-    gone = (both["segment_after"] == gone_label).to_numpy()
-    same = (both["segment_before"] == both["segment_after"]).to_numpy()
+    rb = np.array([ranks.get(lab, np.nan) for lab in p.labels_before])[p.before]
+    ra = np.array([ranks.get(lab, np.nan) for lab in p.labels_after])[p.after]
+    new = np.array([lab == new_label for lab in p.labels_before])[p.before]
+    gone = np.array([lab == gone_label for lab in p.labels_after])[p.after]
+    after_code = {lab: j for j, lab in enumerate(p.labels_after)}
+    same = np.array([after_code.get(lab, -1) for lab in p.labels_before])[p.before] == p.after
     move = np.select(
-        [new, gone, same, (ra > rb).to_numpy(), (ra < rb).to_numpy()],
-        ["new", "gone", "unchanged", "upgraded", "slipped"],
-        default="sideways",
+        [new, gone, same, ra > rb, ra < rb],
+        [MOVEMENTS.index(m) for m in ("new", "gone", "unchanged", "upgraded", "slipped")],
+        default=MOVEMENTS.index("sideways"),
     )
-    out = pd.DataFrame(
+    order = _by_move_then_id(move, p.ids)
+    ids = p.ids[order]
+    if text:
+        columns = [
+            labels_at(c[order], labels) for c, labels in ((p.before, p.labels_before), (p.after, p.labels_after))
+        ]
+        columns.append(labels_at(move[order], MOVEMENTS))
+    else:
+        columns = [
+            _categories(p.before[order], p.labels_before),
+            _categories(p.after[order], p.labels_after),
+            pd.Categorical.from_codes(move[order], categories=list(MOVEMENTS), ordered=True),
+        ]
+    return pd.DataFrame(
         {
-            "customer_id": both.index.to_numpy(),
-            "segment_before": both["segment_before"].to_numpy(),
-            "segment_after": both["segment_after"].to_numpy(),
-            "movement": pd.Categorical(move, categories=list(MOVEMENTS), ordered=True),
+            "customer_id": ids.to_numpy() if ids.dtype == object else _as_text(ids.array),
+            "segment_before": columns[0],
+            "segment_after": columns[1],
+            "movement": columns[2],
         }
     )
-    out = out.sort_values(["movement", "customer_id"], kind="stable").reset_index(drop=True)
-    out["movement"] = out["movement"].astype(str)
-    return out
+
+
+def _categories(codes: np.ndarray, labels: list) -> pd.Categorical:
+    """``labels[codes]`` as a categorical (labels repeated by value, e.g. a segment that is also the
+    new-customer label, share one category)."""
+    unique = list(dict.fromkeys(labels))
+    at = np.array([unique.index(lab) for lab in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(at[codes], categories=unique)
+
+
+def _as_text(values):
+    """Arrow-backed text of either kind as pandas' default text type (the same Arrow data); other
+    arrays as they are."""
+    return values.astype("str") if pd.api.types.is_string_dtype(values.dtype) else values
+
+
+def _by_move_then_id(move: np.ndarray, ids: pd.Index) -> np.ndarray:
+    """Positions in the order of the movement code, then the customer id."""
+    try:  # ids sorted in Arrow (unless they already are), then a stable sort by movement keeps that order
+        a = arrow_array(ids)
+        if len(a) < 2 or pc.all(pc.greater(a[1:], a[:-1])).as_py():
+            by_id = np.arange(len(a))
+        else:
+            by_id = pc.sort_indices(a).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        by_id = np.argsort(ids.to_numpy(), kind="stable")
+    return by_id[np.argsort(move[by_id], kind="stable")]
 
 
 def migration_summary(moves: pd.DataFrame) -> pd.Series:

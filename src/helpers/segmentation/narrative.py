@@ -122,3 +122,17 @@ def skipped(section: str, what: str, parameter: str) -> str:
     """The sentence for an optional section whose input was not given, e.g. ``skipped("Migration
     between segments is", "earlier date", "compare_to")``."""
     return f"{section} skipped: no {what} was given (parameter `{parameter}`)."
+
+
+def sample_sentence(what: str, sample: int, total: int, parameter: str, strata: str | None = None) -> str:
+    """The sentence a report states when ``what`` (e.g. "k was chosen and the mixture fitted") used
+    a sample of ``sample`` of the ``total`` customers; ``parameter`` names the setting that sizes it,
+    ``strata`` what the sample was drawn within in proportion (None: a simple random sample).
+    Empty when every customer was used (``sample >= total``)."""
+    if sample >= total:
+        return ""
+    how = f", drawn within each {strata} in proportion to its size" if strata else ""
+    return (
+        f"{what[:1].upper() + what[1:]} on a random sample of {int(sample):,} of the {int(total):,} customers{how} "
+        f"(seeded; the sample's size is the parameter `{parameter}`)."
+    )

@@ -73,9 +73,38 @@ CUSTOM_ACTION = "Set by the analyst's segment map: decide the treatment from the
 _PATTERN = re.compile(r"^(\[[1-5\-]+\]|[1-5.])(\[[1-5\-]+\]|[1-5.])$")
 
 
-def _worse_counts(values: np.ndarray) -> np.ndarray:
-    """For each value, how many values are strictly smaller (ties share the count)."""
-    order = np.argsort(values, kind="stable")
+def _whole_range(*arrays: np.ndarray) -> tuple[int, int] | None:
+    """(lowest, highest) when every value is a whole number and they span at most a few times as
+    many values as there are (days, purchase counts): counting then replaces sorting."""
+    if not all(np.isfinite(a).all() for a in arrays):
+        return None
+    lo = min(float(a.min()) for a in arrays)
+    hi = max(float(a.max()) for a in arrays)
+    if hi - lo > 4 * sum(a.size for a in arrays) + 1024 or any((a != np.floor(a)).any() for a in arrays):
+        return None
+    return int(lo), int(hi)
+
+
+def _worse_counts(values: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """For each value, how many values (of ``reference``, default ``values`` themselves) are
+    strictly smaller: ties share the count, so the order among equal values does not matter.
+    Whole numbers in a narrow range (recency in days, purchase counts) are counted, O(n);
+    anything else is sorted."""
+    ref = values if reference is None else reference
+    span = _whole_range(values, ref)
+    if span is not None:
+        lo, hi = span
+        counts = np.bincount((ref - lo).astype(np.int64), minlength=hi - lo + 1)
+        below = np.concatenate([[0], np.cumsum(counts)[:-1]])  # reference values under each whole number
+        return below[(values - lo).astype(np.int64)].astype(np.int64)
+    if reference is not None:
+        # looked up in increasing order: binary searches that walk the sorted reference in step
+        # (millions of lookups in random order miss the cache and take several times longer)
+        order = np.argsort(values)
+        out = np.empty(values.size, dtype=np.int64)
+        out[order] = np.searchsorted(np.sort(reference), values[order], side="left")
+        return out
+    order = np.argsort(values)
     ordered = values[order]
     starts = np.ones(ordered.size, dtype=bool)
     starts[1:] = ordered[1:] != ordered[:-1]
@@ -102,10 +131,7 @@ def quantile_scores(values, bins: int = 5, higher_is_better: bool = True, refere
     if ref.size == 0:
         raise ValueError("the reference customers for the score boundaries are empty")
     key = x if higher_is_better else -x
-    if reference is None:
-        worse = _worse_counts(key)
-    else:
-        worse = np.searchsorted(np.sort(ref if higher_is_better else -ref), key, side="left")
+    worse = _worse_counts(key, None if reference is None else (ref if higher_is_better else -ref))
     return np.minimum(1 + (int(bins) * worse) // ref.size, int(bins)).astype(
         np.int64
     )  # above every reference: the top score
@@ -116,7 +142,7 @@ def score(rfm: pd.DataFrame, bins: int = 5, reference: pd.DataFrame | None = Non
     ``fm_score`` (mean of F and M, rounded half up) added. ``reference``: another RFM table whose
     quantiles set the score boundaries (e.g. the later snapshot, so that two snapshots are scored
     alike); default ``rfm`` itself."""
-    out = rfm.copy()
+    out = rfm.copy(deep=False)  # the RFM columns shared (copy-on-write), the scores added
     ref = rfm if reference is None else reference
     for col, name, better in (
         ("recency_days", "r_score", False),
@@ -224,7 +250,7 @@ def segment_table(customers: pd.DataFrame, smap: SegmentMap, segment_col: str = 
     t.insert(1, "share_of_customers_pct", 100 * t["customers"] / n if n else 0.0)
     t.insert(3, "share_of_revenue_pct", 100 * t["revenue"] / total if total else 0.0)
     t["action"] = [smap.actions[s] for s in t.index]
-    t.index.name = "segment"
+    t.index = pd.Index(list(t.index), name="segment")  # plain text (a categorical column groups to categories)
     return t.reset_index()
 
 

@@ -14,6 +14,13 @@ Steps, each a tested module of this package:
    only stay or slip, and one who bought can move up: a move reflects what the customer did, not
    how the rest of the base changed.
 Optional steps whose input is not given are skipped; ``skipped_`` says which and why.
+
+At scale (millions of customers): the log's purchase days are aggregated once on the engine and
+kept there (:class:`helpers.core.engine.Materialised`) for both snapshots and the CLV summary;
+per-customer tables are joined by Arrow hash lookups (:func:`.data.positions`), never by pandas
+merges on text ids; the choice of k, the Gaussian mixture and the stability bootstrap use a sample
+of at most ``cluster_sample`` customers drawn within each RFM segment (the report says so, with
+the sample's size); crosstabs and migration counts are bincounts of category codes.
 """
 
 from __future__ import annotations
@@ -22,12 +29,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import adjusted_rand_score
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from helpers.clv.data import purchase_days_expr
+from helpers.core.engine import Materialised
 from helpers.core.registry import key_part
 from helpers.segmentation import migration, narrative, profiles
-from helpers.segmentation.clustering import CustomerClusters
-from helpers.segmentation.data import RFMResult, rfm_table
+from helpers.segmentation.clustering import CustomerClusters, adjusted_rand
+from helpers.segmentation.data import RFMResult, arrow_array, labels_at, positions, rfm_tables, snapshot_checks
 from helpers.segmentation.rfm import score, segment_map, segment_table
 from helpers.segmentation.value import abc_tiers, concentration, predicted_clv, tier_summary
 
@@ -55,6 +65,41 @@ SEGMENT_COLUMNS = [
 slug = key_part  # metric key parts (helpers.core.registry.key_part)
 
 
+def _text(values: pd.Series) -> pd.Series:
+    """A label column as text, "" where missing (categories by their codes: no Python object per row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        labels = [*map(str, values.cat.categories), ""]
+        codes = values.cat.codes.to_numpy()
+        return pd.Series(labels_at(np.where(codes < 0, len(labels) - 1, codes), labels), index=values.index)
+    if values.dtype == "str":
+        return values.fillna("")
+    return values.astype(object).where(values.notna(), "").astype(str)
+
+
+def _in_order(ids: pd.Series) -> bool:
+    """Whether ``ids`` are strictly increasing (compared in Arrow; False when Arrow cannot compare them)."""
+    if len(ids) < 2:
+        return True
+    try:
+        a = arrow_array(ids)
+        return bool(pc.all(pc.greater(a[1:], a[:-1])).as_py())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+        return False
+
+
+def _attribute_frame(customers) -> pd.DataFrame:
+    """The customer table as pandas: as given, or fetched from an Ibis table as Arrow with its text
+    columns (other than the id) dictionary-encoded, so that they arrive as categories."""
+    if isinstance(customers, pd.DataFrame):
+        return customers
+    arrow = customers.to_pyarrow()
+    columns = [
+        col.dictionary_encode() if name != "customer_id" and pa.types.is_string(col.type) else col
+        for name, col in zip(arrow.column_names, arrow.columns)
+    ]
+    return pa.table(columns, names=arrow.column_names).to_pandas(date_as_object=False)
+
+
 def _n_clusters(value: int | str) -> int | str:
     """``"auto"`` (any case) or a whole number; a number given as text (``"3"``, as a notebook
     parameter may arrive) is read as that number."""
@@ -74,7 +119,8 @@ class SegmentationAnalysis:
     (scores 1..bins), ``segment_names`` (changes to the segment map, see
     :func:`~.rfm.segment_map`), ``n_clusters`` (``"auto"`` or a number), ``k_min``/``k_max``
     (the range searched), ``seed``, ``horizon_months`` (predicted CLV), ``abc_shares`` (value
-    shares of tiers A and B)."""
+    shares of tiers A and B), ``cluster_sample`` (the most customers the choice of k, the mixture
+    and the stability bootstrap use; a larger base is sampled within each RFM segment)."""
 
     def __init__(
         self,
@@ -88,6 +134,7 @@ class SegmentationAnalysis:
         seed: int = 42,
         horizon_months: int = 12,
         abc_shares: Sequence[float] = (0.8, 0.15),
+        cluster_sample: int = 20_000,
     ):
         self.as_of = as_of
         self.compare_to = compare_to
@@ -99,6 +146,7 @@ class SegmentationAnalysis:
         self.seed = seed
         self.horizon_months = horizon_months
         self.abc_shares = tuple(abc_shares)
+        self.cluster_sample = cluster_sample
 
     # ------------------------------------------------------------------------------------
     def fit(
@@ -110,27 +158,35 @@ class SegmentationAnalysis:
         amount_col="amount",
     ) -> SegmentationAnalysis:
         """``table``: the transaction log (Ibis); ``customers``: one row per customer with
-        ``customer_id`` and attribute columns (pandas), or None."""
+        ``customer_id`` and attribute columns, as pandas or as an Ibis table (e.g. a load's
+        ``.table``: fetched as Arrow with text columns as categories, a code per customer), or None."""
         cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         self.map_ = segment_map(self.segment_names)
         self.skipped_: dict[str, str] = {}
-        self.rfm_ = rfm_table(table, self.as_of, **cols)
+        # every aggregation reads the purchase days: computed once on the engine and kept there
+        with Materialised(purchase_days_expr(table, **cols), "wb_segmentation_purchase_days") as days:
+            checks = snapshot_checks(table, self.as_of, **cols)
+            # the CLV models first: their working memory (several arrays per customer) peaks while
+            # no table of customers is held yet
+            cut = pd.Timestamp(checks["as_of"])
+            self.clv_ = predicted_clv(table, cut, self.horizon_months, days=days, **cols)
+            self.rfm_, before = rfm_tables(table, self.as_of, self.compare_to, days=days, checks=checks, **cols)
         if len(self.rfm_.rfm) < 3:
             raise ValueError(
                 f"Only {len(self.rfm_.rfm)} customers bought before {self.rfm_.as_of.date()}: too few to segment."
             )
         c = self._segment(self.rfm_)
-        c["value_tier"] = abc_tiers(c["monetary"], c["customer_id"], self.abc_shares)
+        # the table is sorted by customer_id, so ties in value fall to the lower id by position
+        c["value_tier"] = abc_tiers(c["monetary"], None, self.abc_shares)
         self.revenue_tiers_ = tier_summary(c, "value_tier", "monetary")
         self.revenue_concentration_ = concentration(c["monetary"])
-        self.clv_ = predicted_clv(table, self.rfm_.as_of, self.horizon_months, **cols)
         if self.clv_.available:
-            c = c.merge(self.clv_.clv, on="customer_id", how="left")
+            at = positions(c["customer_id"], self.clv_.clv["customer_id"])
+            values = self.clv_.clv["predicted_clv"].to_numpy(dtype=float)
+            c["predicted_clv"] = np.where(at >= 0, values[at], np.nan)
             known = c["predicted_clv"].notna()
             c["clv_tier"] = pd.Categorical(np.full(len(c), None), categories=["A", "B", "C"], ordered=True)
-            c.loc[known, "clv_tier"] = abc_tiers(
-                c.loc[known, "predicted_clv"], c.loc[known, "customer_id"], self.abc_shares
-            )
+            c.loc[known, "clv_tier"] = abc_tiers(c.loc[known, "predicted_clv"], None, self.abc_shares)
             self.clv_tiers_ = tier_summary(c[known], "clv_tier", "predicted_clv")
             self.clv_concentration_ = concentration(c.loc[known, "predicted_clv"])
         else:
@@ -140,11 +196,22 @@ class SegmentationAnalysis:
             self.skipped_["clv"] = self.clv_.reason
 
         self.clusters_ = CustomerClusters(
-            n_clusters=_n_clusters(self.n_clusters), k_min=self.k_min, k_max=self.k_max, seed=self.seed
-        ).fit(c[["customer_id", "recency_days", "frequency", "monetary"]])
+            n_clusters=_n_clusters(self.n_clusters),
+            k_min=self.k_min,
+            k_max=self.k_max,
+            seed=self.seed,
+            search_sample=self.cluster_sample,
+            sample_parameter="cluster_sample",
+        ).fit(
+            c[["customer_id", "recency_days", "frequency", "monetary"]],
+            strata=c["rfm_segment"],
+            strata_label="RFM segment",
+        )
         c["cluster"] = self.clusters_.labels_
-        c["cluster_name"] = c["cluster"].map(self.clusters_.names_)
-        self.cluster_segment_ari_ = float(adjusted_rand_score(c["rfm_segment"].astype(str), c["cluster"]))
+        c["cluster_name"] = pd.Categorical.from_codes(
+            self.clusters_.labels_, categories=[self.clusters_.names_[k] for k in range(self.clusters_.k_)]
+        )
+        self.cluster_segment_ari_ = adjusted_rand(c["rfm_segment"], c["cluster"])
         self.customers_ = c
         self.segments_ = segment_table(c, self.map_)
 
@@ -153,7 +220,7 @@ class SegmentationAnalysis:
         if customers is None:
             self.skipped_["profiles"] = narrative.skipped("Profiles by attribute are", "customer table", "customers")
         else:
-            self._profile(customers)
+            self._profile(_attribute_frame(customers))
 
         self.migration_ = None
         if self.compare_to is None:
@@ -161,23 +228,24 @@ class SegmentationAnalysis:
                 "Migration between segments is", "earlier date", "compare_to"
             )
         else:
-            self._migrate(table, cols)
+            self._migrate(before)
         return self
 
     def _segment(self, result: RFMResult, reference: pd.DataFrame | None = None) -> pd.DataFrame:
         c = score(result.rfm, self.rfm_bins, reference)
-        c["rfm_segment"] = self.map_.assign(c["r_score"], c["fm_score"], self.rfm_bins).to_numpy()
+        c["rfm_segment"] = self.map_.assign(c["r_score"], c["fm_score"], self.rfm_bins).array  # categories: best first
         return c
 
     def _profile(self, customers: pd.DataFrame) -> None:
-        attrs = customers.drop_duplicates("customer_id")
-        merged = self.customers_[["customer_id", "rfm_segment", "cluster_name"]].merge(
-            attrs, on="customer_id", how="left"
-        )
+        c = self.customers_
+        attrs = customers if customers["customer_id"].is_unique else customers.drop_duplicates("customer_id")
+        # each segmented customer's row of the customer table, by hash lookup (not a merge on text ids)
+        at = positions(c["customer_id"], attrs["customer_id"])
+        found = at >= 0
         self.customer_file_ = {
             "rows": len(customers),
-            "segmented_without_row": int((~self.customers_["customer_id"].isin(attrs["customer_id"])).sum()),
-            "rows_without_purchase": int((~attrs["customer_id"].isin(self.customers_["customer_id"])).sum()),
+            "segmented_without_row": int((~found).sum()),
+            "rows_without_purchase": int(len(attrs) - found.sum()),
         }
         names = profiles.candidate_attributes(attrs)
         if not names:
@@ -185,6 +253,12 @@ class SegmentationAnalysis:
                 "Profiles by attribute are skipped: the customer table has no column with 2 to 30 categories."
             )
             return
+        merged = attrs[names].iloc[np.where(found, at, 0)].reset_index(drop=True)
+        if not found.all():  # no row in the customer table: the attributes are missing
+            merged = merged.where(np.broadcast_to(found[:, None], merged.shape))
+        merged = merged.astype("category")  # coded once, for the crosstabs by segment and by cluster
+        merged.insert(0, "rfm_segment", c["rfm_segment"].array)
+        merged.insert(1, "cluster_name", c["cluster_name"].array)
         self.profiles_, self.profile_tests_ = profiles.profile_attributes(
             merged, "rfm_segment", names, segment_order=self.map_.order
         )
@@ -192,13 +266,9 @@ class SegmentationAnalysis:
             merged, "cluster_name", names, segment_order=list(self.clusters_.profiles_["name"])
         )
 
-    def _migrate(self, table, cols) -> None:
+    def _migrate(self, before_rfm: RFMResult) -> None:
         earlier = pd.Timestamp(self.compare_to)
-        if earlier >= self.rfm_.as_of:
-            raise ValueError(
-                f"compare_to ({earlier.date()}) must be before as_of ({self.rfm_.as_of.date()}): it is the earlier snapshot."
-            )
-        self.rfm_before_ = rfm_table(table, earlier, **cols)
+        self.rfm_before_ = before_rfm
         if self.rfm_.rfm.empty or len(self.rfm_before_.rfm) < 3:
             self.skipped_["migration"] = (
                 f"Migration is skipped: only {len(self.rfm_before_.rfm)} customers had bought before "
@@ -208,8 +278,7 @@ class SegmentationAnalysis:
         # scored against the later snapshot's boundaries: a move reflects what the customer did
         before = self._segment(self.rfm_before_, reference=self.rfm_.rfm).set_index("customer_id")["rfm_segment"]
         after = self.customers_.set_index("customer_id")["rfm_segment"]
-        counts, shares = migration.transition_matrix(before, after, order=self.map_.order)
-        moves = migration.movements(before, after, rank=self.map_.rank)
+        counts, shares, moves = migration.compare(before, after, order=self.map_.order, rank=self.map_.rank)
         self.migration_ = {
             "counts": counts,
             "shares": shares,
@@ -221,16 +290,23 @@ class SegmentationAnalysis:
     def customers_table(self) -> pd.DataFrame:
         """``segments.csv``: one row per customer (columns :data:`SEGMENT_COLUMNS`)."""
         out = self.customers_[SEGMENT_COLUMNS].copy()
-        for col in ("rfm_segment", "value_tier", "clv_tier"):
-            out[col] = out[col].astype(object).where(out[col].notna(), "").astype(str)
+        out["customer_id"] = out["customer_id"].astype("str")  # the same Arrow text, pandas' default type
+        for col in ("rfm_segment", "value_tier", "cluster_name", "clv_tier"):
+            out[col] = _text(out[col])
+        if _in_order(out["customer_id"]):
+            return out.reset_index(drop=True)  # already in customer order (the RFM table is sorted)
         return out.sort_values("customer_id", ignore_index=True)
 
     def movements_table(self) -> pd.DataFrame | None:
-        """``migration.csv``: customers who upgraded or slipped (None without ``compare_to``)."""
+        """``migration.csv``: customers who upgraded or slipped (None without ``compare_to``), the
+        segments and the movement as text."""
         if self.migration_ is None:
             return None
         m = self.migration_["movements"]
-        return m[m["movement"].isin(["upgraded", "slipped"])].reset_index(drop=True)
+        m = m[m["movement"].isin(["upgraded", "slipped"])].reset_index(drop=True)
+        for col in ("segment_before", "segment_after", "movement"):
+            m[col] = _text(m[col])
+        return m
 
     # ------------------------------------------------------------------------------------
     def silhouette(self) -> float:
@@ -298,13 +374,11 @@ class SegmentationAnalysis:
         section does not apply)."""
         conc = self.revenue_concentration_
         c = self.customers_
-        win = c[c["rfm_segment"].isin(narrative.WIN_BACK)]
+        win = c.loc[c["rfm_segment"].isin(narrative.WIN_BACK), "recency_days"]  # one column, not the whole table
         out = {
             "segments": narrative.segment_overview(self.segments_),
             "concentration": narrative.concentration_sentence(conc.pareto_customer_share, 0.8, conc.gini),
-            "win_back": narrative.win_back(
-                self.segments_, float(win["recency_days"].median()) if len(win) else None, currency
-            ),
+            "win_back": narrative.win_back(self.segments_, float(win.median()) if len(win) else None, currency),
             "revenue_tiers": narrative.tiers_sentence(self.revenue_tiers_, "revenue"),
             "clv_tiers": narrative.tiers_sentence(self.clv_tiers_, "predicted CLV")
             if self.clv_tiers_ is not None

@@ -140,7 +140,10 @@ def clean_responses(
     if long_grids:
         cols = list(dict.fromkeys(c for cs in long_grids.values() for c in cs))
         block_answers = data[cols]
-        flat = block_answers.notna().all(axis=1) & (block_answers.nunique(axis=1) == 1)
+        # one answer everywhere: every item answered and equal to the first (column by column,
+        # vectorised; a row-wise nunique loops over respondents in Python)
+        first = block_answers.iloc[:, 0]
+        flat = block_answers.notna().all(axis=1) & block_answers.eq(first, axis=0).all(axis=1)
         names = ", ".join(long_grids)
         step(
             "straight-liners",

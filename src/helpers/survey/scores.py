@@ -56,6 +56,12 @@ _CORRECTION_ALIASES = {"bh": "fdr_bh", "benjamini-hochberg": "fdr_bh", None: "no
 
 def _floats(values: Any, name: str) -> np.ndarray:
     """``values`` as a 1-D float array, missing values (None, NaN, pd.NA) as NaN."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "biuf":
+        return values.astype(float).ravel()  # already numbers: no detour through Python objects
+    if isinstance(values, pd.Series) and (
+        pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype)
+    ):
+        return values.to_numpy(dtype=float, na_value=np.nan)
     s = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object).ravel())
     try:
         s = pd.to_numeric(s, errors="raise")

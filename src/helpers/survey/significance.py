@@ -385,8 +385,15 @@ def _adjust(p, correction: str) -> np.ndarray:
 
 
 def _category_labels(values: np.ndarray) -> np.ndarray:
-    """Category values as text: ``2.0`` -> ``"2"``, anything else ``str``."""
-    return np.array([_value_label(v) for v in values], dtype=object)
+    """Category values as text: ``2.0`` -> ``"2"``, anything else ``str``. Each distinct value is
+    labelled once (a survey has 100,000 answers but a handful of categories); Python objects
+    other than text are labelled one by one, as ``True`` and ``1`` are equal but read differently."""
+    arr = np.asarray(values)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+    uniques = np.asarray(uniques, dtype=object)
+    if arr.dtype == object and not all(isinstance(u, str) for u in uniques):
+        return np.array([_value_label(v) for v in arr], dtype=object)
+    return np.array([_value_label(u) for u in uniques], dtype=object)[codes]
 
 
 def _value_label(value) -> str:
