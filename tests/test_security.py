@@ -371,7 +371,7 @@ def test_write_table_exports_for_crm_tools_without_formulas(tmp_path, monkeypatc
         "customer_id,clv",
         '"\'=HYPERLINK(""http://evil.example"",""click"")",-12.5',
         "\"'=cmd|' /C calc'!A0\",0",
-        "\"'+1+1\",3.25",
+        '"\'+1+1",3.25',
     ]
 
 
