@@ -275,7 +275,7 @@ def test_the_runner_starts_the_browser_before_the_run_and_previews_it_once_commi
     good_notebook(tmp_path / "notebooks" / "good.ipynb")
     with registry_with(shared=GOOD_METRICS):
         code, out = run(tmp_path, "good")
-    assert code == 0 and "without previews" not in out and "warning" not in out, out
+    assert code == 0 and "without previews" not in out and "] warning" not in out, out
     assert events == ["start", "execute", ("submit", "good"), ("submit", "good"), "finish"], events
     assert png_size(tmp_path / "reports" / "good" / wb.PREVIEW_FILE) == (600, 400)
 
@@ -288,7 +288,7 @@ def test_the_runner_previews_what_it_ran_and_what_has_no_preview(tmp_path, monke
     preview = tmp_path / "reports" / "good" / wb.PREVIEW_FILE
     with registry_with(shared=GOOD_METRICS):
         code, out = run(tmp_path, "good")
-        assert code == 0 and "without previews" not in out and "warning" not in out, out
+        assert code == 0 and "without previews" not in out and "] warning" not in out, out
         assert png_size(preview) == (600, 400)
         before = preview.stat().st_mtime_ns
         code, out = run(tmp_path, "good")  # skipped: its preview is there already

@@ -207,7 +207,7 @@ def test_a_run_that_takes_too_long_is_stopped_and_the_others_continue(tmp_path, 
     assert err["message"] == "stopped after 4 s (timeout)" and err["cell"] == 3
     timed = state(tmp_path, "sleepy")["cells"]
     assert [c["cell"] for c in timed] == [1, 2, 3] and timed[-1]["interrupted"] is True  # as far as it got
-    assert 0 < timed[-1]["elapsed_s"] <= 4
+    assert 0 < timed[-1]["elapsed_s"] <= 4 + 0.5  # until the kill was noticed, just after the 4 s
     assert "[sleepy] failed" in out and "stopped after 4 s (timeout) (cell 3)" in out
     assert state(tmp_path, "quick")["status"] == "ok"
     assert not _alive(int((nbdir / "kernel.pid").read_text()))
