@@ -69,6 +69,22 @@ def test_classifier_cross_validates_a_stratified_seeded_sample_when_there_are_mo
     assert c.auc_ > 0.55 and full.auc_ > 0.6  # the classifier finds the planted signal either way
 
 
+def test_stratified_sample_keeps_each_share_and_draws_every_position_alike():
+    labels = np.repeat(np.array([0, 1, 2]), [700, 200, 100])  # shares 0.7 / 0.2 / 0.1
+    rows = churn.stratified_sample(labels, 333, seed=5)
+    assert len(rows) == 333 == len(np.unique(rows)) and np.all(np.diff(rows) > 0)
+    # exact shares 233.1 / 66.6 / 33.3: floors 233 / 66 / 33, the one left over to the largest remainder
+    assert np.bincount(labels[rows]).tolist() == [233, 67, 33]
+    assert np.array_equal(rows, churn.stratified_sample(labels, 333, seed=5))
+    assert not np.array_equal(rows, churn.stratified_sample(labels, 333, seed=6))
+    # without replacement and uniform within a label: over 400 draws each position of label 2
+    # is picked 400 x 33 / 100 = 132 times on average (binomial sd about 9.4)
+    hits = np.zeros(1000)
+    for seed in range(400):
+        hits[churn.stratified_sample(labels, 333, seed=seed)] += 1
+    assert abs(hits[900:].mean() - 132) < 1e-9 and hits[900:].min() > 132 - 5 * 9.4 and hits[900:].max() < 132 + 5 * 9.4
+
+
 def test_no_sample_when_the_base_is_not_larger_than_the_sample_size():
     s = _summary(800, seed=1)
     c = churn.ChurnClassifier(sample_size=800, max_iter=10).fit(s)

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score, roc_curve
-from sklearn.model_selection import StratifiedKFold, cross_val_predict, train_test_split
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from threadpoolctl import threadpool_limits
 
 
 def at_risk(
@@ -27,8 +28,8 @@ def at_risk(
     out = customers.assign(
         value_if_active=value_if_active, value_at_risk=value_if_active * (1 - customers[p_alive_col])
     )
-    out = out[out[p_alive_col] < threshold].sort_values("value_at_risk", ascending=False)
-    return out
+    out = out[out[p_alive_col] < threshold]
+    return out.take(np.argsort(-out["value_at_risk"].to_numpy(dtype=float), kind="stable"))
 
 
 def at_risk_by_tier(customers: pd.DataFrame, at_risk_rows: pd.DataFrame, tier_col: str = "value_tier") -> pd.DataFrame:
@@ -54,6 +55,23 @@ def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
         positives * negatives
     )
     return float(np.sqrt(max(var, 0.0)))
+
+
+def stratified_sample(labels: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded random sample of ``size`` of ``labels``' positions, with
+    each label's share kept to the nearest unit (largest-remainder rounding). Linear in the
+    number of labels (scikit-learn's ``train_test_split`` took 2.5 s on 3.3 million)."""
+    values, codes = np.unique(labels, return_inverse=True)
+    counts = np.bincount(codes, minlength=values.size)
+    exact = counts * (size / counts.sum())
+    take = np.floor(exact).astype(np.int64)
+    short = size - int(take.sum())
+    take[np.argsort(-(exact - take), kind="stable")[:short]] += 1
+    rng = np.random.default_rng(seed)
+    by_label = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    parts = [rng.choice(by_label[starts[i] : starts[i + 1]], size=take[i], replace=False) for i in range(values.size)]
+    return np.sort(np.concatenate(parts))
 
 
 CHURN_FEATURES = ("frequency", "recency", "T", "monetary", "spend_calibration", "weeks_since_last", "recency_ratio")
@@ -120,7 +138,11 @@ class ChurnClassifier:
         self.n_used_ = len(y)
         X = churn_features(summary)
         cv = StratifiedKFold(n_splits=self.cv_folds, shuffle=True, random_state=self.seed)
-        self.oof_proba_ = cross_val_predict(self._estimator(), X, y, cv=cv, method="predict_proba")[:, 1]
+        # One OpenMP thread: on 50,000 customers (2 cores, OMP_WAIT_POLICY=PASSIVE as the package
+        # sets it) the five folds take 3.3 s with one thread and 8.5 s with two, whose threads
+        # sleep and wake at every split; with a busy neighbour process, 3.7 s against 7-12 s.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            self.oof_proba_ = cross_val_predict(self._estimator(), X, y, cv=cv, method="predict_proba")[:, 1]
         self.y_ = y
         self.baseline_score_ = None if baseline_score is None else np.asarray(baseline_score, dtype=float)
         self.baseline_label_ = baseline_label
@@ -135,13 +157,13 @@ class ChurnClassifier:
         return auc_standard_error(self.auc_, int(self.y_.sum()), int(len(self.y_) - self.y_.sum()))
 
     def sample_rows(self, y: np.ndarray) -> np.ndarray | None:
-        """Positions of the stratified sample (sorted), or None when every customer is used."""
+        """Positions of the stratified sample (sorted), or None when every customer is used.
+
+        Each outcome gets its share of ``sample_size`` (rounded down, the rest of the sample
+        going to the largest remainders), drawn without replacement with a seeded generator."""
         if self.sample_size is None or len(y) <= self.sample_size:
             return None
-        rows, _ = train_test_split(
-            np.arange(len(y)), train_size=self.sample_size, stratify=y, random_state=self.seed, shuffle=True
-        )
-        return np.sort(rows)
+        return stratified_sample(y, self.sample_size, self.seed)
 
     def _scores(self) -> dict[str, np.ndarray]:
         scores = {"classifier": self.oof_proba_}
