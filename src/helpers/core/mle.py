@@ -102,6 +102,15 @@ def hessian_fd(grad: Callable[[np.ndarray], np.ndarray], phi: np.ndarray, h: flo
     return 0.5 * (H + H.T)
 
 
+@dataclass(frozen=True)
+class WarmStart:
+    """Parameters (``theta``) to start a fit from, and the Hessian of the mean objective in
+    log-parameters there (or None), e.g. both from a random subsample."""
+
+    theta: np.ndarray
+    hessian: np.ndarray | None
+
+
 @dataclass
 class PolishResult:
     phi: np.ndarray
@@ -119,13 +128,17 @@ def newton_polish(
     f: float,
     g: np.ndarray,
     N: float,
+    H_start: np.ndarray | None = None,
 ) -> PolishResult:
     """Newton steps with a backtracking line search, using a finite-difference Hessian of the
     analytic gradient (recomputed only when the parameters move noticeably, and at the end).
-    ``ok`` means: finite, Hessian positive definite, and the predicted remaining gain in total
-    log-likelihood (half the Newton decrement times N) below 1e-4."""
-    H = hessian_fd(grad, phi)
+    ``H_start``: a Hessian to take the first steps with instead (e.g. the mean objective's on a
+    random subsample, at the subsample's optimum); the returned Hessian is then always computed
+    afresh. ``ok`` means: finite, Hessian positive definite, and the predicted remaining gain in
+    total log-likelihood (half the Newton decrement times N) below 1e-4."""
+    H = hessian_fd(grad, phi) if H_start is None else H_start
     phi_h = phi.copy()
+    exact = H_start is None
     steps = 0
     for _ in range(30):
         if f >= 1e99:
@@ -150,8 +163,8 @@ def newton_polish(
         steps += 1
         if np.abs(phi - phi_h).max() > 0.05:  # far from where H was taken: refresh it
             H = hessian_fd(grad, phi)
-            phi_h = phi.copy()
-    if np.abs(phi - phi_h).max() > 1e-6:
+            phi_h, exact = phi.copy(), True
+    if not exact or np.abs(phi - phi_h).max() > 1e-6:
         H = hessian_fd(grad, phi)
     ok = False
     if f < 1e99:
@@ -341,9 +354,12 @@ class LikelihoodModel:
 
         return fun
 
-    def _warm_start(self, sub: Any, N: float) -> np.ndarray | None:
+    def _warm_start(self, sub: Any, N: float) -> WarmStart | None:
         """Optimum of the mean objective on a random subsample (``sub``, ``N`` observations),
-        used as the start of a large fit: the full-data optimiser then needs few iterations."""
+        used as the start of a large fit: the full-data optimiser then needs few iterations.
+        With it, the subsample's Hessian there, which the first Newton steps on all the data
+        use (a finite-difference Hessian on all the data costs twice the parameters' number of
+        gradients: on 3.3 million customers, a second each)."""
         with single_threaded_blas():
             phi0 = np.clip(np.log(self._default_start(sub)), LOG_LOWER + 1.0, LOG_UPPER - 1.0)
             try:
@@ -361,7 +377,10 @@ class LikelihoodModel:
         edge = (phi <= LOG_LOWER + 0.5) | (phi >= LOG_UPPER - 0.5)
         if not np.isfinite(res.fun) or res.fun >= 1e99 or edge.any():
             return None
-        return np.exp(phi)
+        fun = self._safe(sub, N)
+        with single_threaded_blas():
+            H = hessian_fd(lambda p: fun(p)[1], phi)
+        return WarmStart(np.exp(phi), H if np.all(np.isfinite(H)) else None)
 
     def _subsample(self, n: int) -> np.ndarray | None:
         """Indices of a seeded random subsample for the warm start (None when n is small or the
@@ -371,16 +390,19 @@ class LikelihoodModel:
         rng = np.random.default_rng(12345)
         return np.sort(rng.choice(n, size=WARM_START_SIZE, replace=False))
 
-    def _fit_core(self, data: Any, N: float, start: np.ndarray | None = None) -> None:
+    def _fit_core(self, data: Any, N: float, start: WarmStart | np.ndarray | None = None) -> None:
         with single_threaded_blas():
             result = self._maximise(data, N, start)
         self._set_result(result)
 
-    def _maximise(self, data: Any, N: float, start: np.ndarray | None) -> MLEResult:
+    def _maximise(self, data: Any, N: float, start: WarmStart | np.ndarray | None) -> MLEResult:
         self._check_config()
         names = self._param_names
         name = self._model_name
         advice = self._fit_advice
+        H_start = start.hessian if isinstance(start, WarmStart) else None
+        if isinstance(start, WarmStart):
+            start = start.theta
         phi0 = np.log(self._start(data) if start is None else start)
         phi0 = np.clip(phi0, LOG_LOWER + 1.0, LOG_UPPER - 1.0)
         fun = self._safe(data, N)
@@ -399,7 +421,7 @@ class LikelihoodModel:
         if start is not None:
             # Warm start (optimum on a subsample): Newton steps with a finite-difference Hessian
             # converge in a few iterations; fall back to L-BFGS-B if they do not.
-            result = newton_polish(fun, grad_only, phi0, f0, g0, N)
+            result = newton_polish(fun, grad_only, phi0, f0, g0, N, H_start)
             if not result.ok:
                 result = None
             else:

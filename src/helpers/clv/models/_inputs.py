@@ -8,6 +8,8 @@ weekly grid): both transaction-model likelihoods are finite there.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -131,13 +133,45 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(uniq), codes.astype(np.int64, copy=False)
 
 
+#: Distinct-row tables of large inputs are kept (by content) for reuse: one analysis scores the
+#: same millions of customers many times (fits, P(alive), twelve months of CLV, checks), and
+#: collapsing them took a tenth of a 10-million-row CLV report.
+_ROWS_CACHE: OrderedDict[tuple, tuple[list[np.ndarray], np.ndarray]] = OrderedDict()
+_ROWS_CACHE_SIZE = 6
+_ROWS_CACHE_MIN = 50_000
+
+
+def clear_rows_cache() -> None:
+    """Forget the remembered distinct-row tables (e.g. once an analysis has scored everyone)."""
+    _ROWS_CACHE.clear()
+
+
+def _content_key(arr: np.ndarray) -> tuple:
+    a = np.ascontiguousarray(arr)
+    return a.dtype.str, a.shape, hashlib.blake2b(a.view(np.uint8).reshape(-1), digest_size=20).digest()
+
+
 def _unique_rows(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows of the given columns: per-column values of each distinct row, and for each
-    input element the index of its distinct row."""
-    first, key = _factorize(cols[0])
+    """Distinct rows of the given columns, in lexicographic order: per-column values of each
+    distinct row, and for each input element the index of its distinct row (read-only arrays).
+    Inputs of at least ``_ROWS_CACHE_MIN`` elements are remembered by content (a 160-bit hash of
+    each column), so collapsing the same customers again costs only the hashing."""
+    cols = tuple(np.asarray(c) for c in cols)
+    key = tuple(_content_key(c) for c in cols) if cols[0].size >= _ROWS_CACHE_MIN else None
+    if key is not None and key in _ROWS_CACHE:
+        _ROWS_CACHE.move_to_end(key)
+        values, inverse = _ROWS_CACHE[key]
+        return list(values), inverse
+    first, inverse = _factorize(cols[0])
     values = [first]
     for c in cols[1:]:
         u, k = _factorize(c)
-        ku, key = _factorize(key * u.size + k)
+        ku, inverse = _factorize(inverse * u.size + k)
         values = [v[ku // u.size] for v in values] + [u[ku % u.size]]
-    return values, key
+    for a in (*values, inverse):
+        a.flags.writeable = False
+    if key is not None:
+        _ROWS_CACHE[key] = (values, inverse)
+        while len(_ROWS_CACHE) > _ROWS_CACHE_SIZE:
+            _ROWS_CACHE.popitem(last=False)
+    return list(values), inverse

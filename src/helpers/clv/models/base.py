@@ -18,6 +18,7 @@ from ._inputs import (
     _factorize,
     _first_index,
     _to_float_array,
+    _unique_rows,
     _validate_rfm,
     _validate_weights,
 )
@@ -38,22 +39,11 @@ class RFMData:
     """
 
     def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray):
-        self.xu, ix = _factorize(x)
-        self.txu, itx = _factorize(tx)
-        self.Tu, iT = _factorize(T)
-        ntx, nT = self.txu.size, self.Tu.size
-        if self.xu.size * ntx * nT < 2**62:
-            keyu, inv = _factorize((ix * ntx + itx) * nT + iT)
-            self.iT = keyu % nT
-            self.itx = (keyu // nT) % ntx
-            self.ix = keyu // (nT * ntx)
-        else:  # very many distinct values: combine in two steps to avoid overflow
-            k1u, k1 = _factorize(ix * ntx + itx)
-            keyu, inv = _factorize(k1 * nT + iT)
-            k1_rows = keyu // nT
-            self.iT = keyu % nT
-            self.ix = k1u[k1_rows] // ntx
-            self.itx = k1u[k1_rows] % ntx
+        (rx, rtx, rT), inv = _unique_rows(x, tx, T)  # lexicographic in (x, t_x, T)
+        self.xu, self.ix = _factorize(rx)
+        self.txu, self.itx = _factorize(rtx)
+        self.Tu, self.iT = _factorize(rT)
+        keyu = rx
         self.row_of_customer = inv
         w_rows = np.bincount(inv, weights=w, minlength=keyu.size)
         self.w = w_rows

@@ -151,7 +151,11 @@ class BetaGeoModel(TransactionModel):
         r, alpha, a, b = self._theta()
         pa = special.expit(-self._log_odds_dead(x, tx, TT))
         # the expectation depends on (x, T, t) only: evaluate each distinct combination once
-        (ux, uT, ut), inv = _unique_rows(x, TT, tt)
+        if tt.size and np.all(tt == tt[0]):  # one horizon for all (the usual case): rows of (x, T)
+            (ux, uT), inv = _unique_rows(x, TT)
+            ut = np.full(ux.size, tt[0])
+        else:
+            (ux, uT, ut), inv = _unique_rows(x, TT, tt)
         G = _beta_expect_g(a, b + ux, r + ux, ut / (alpha + uT))
         return _wrap(pa * G[inv], index, scalar, "expected_purchases")
 
