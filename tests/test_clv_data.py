@@ -172,3 +172,55 @@ def test_one_pass_gives_the_calibration_summary_and_the_summary_to_the_observati
     assert not whole.has_holdout and whole.customers_first_seen_in_holdout == alone.customers_first_seen_in_holdout == 1
     assert calibration.customers_first_seen_in_holdout == 2 and "new" in set(whole.summary["customer_id"])
     assert calibration.summary["frequency_holdout"].sum() == 1882  # the published holdout count, as before
+
+
+def test_cohorts_from_the_summary_pass_equal_the_cohort_query_over_more_than_one_word_of_months(engine):
+    """``customer_summaries(cohorts=True)`` reads the cohorts off each customer's active months
+    (62 months to a 64-bit word); a 7-year log with returns, repeat days and customers acquired
+    across the word boundary (month 62) gives the table of the cohort query."""
+    from helpers.clv.data import customer_summaries
+
+    rng = np.random.default_rng(11)
+    n = 400
+    first = pd.Timestamp("2018-01-01") + pd.to_timedelta(rng.integers(0, 7 * 365, n), unit="D")
+    rows = []
+    for i, f in enumerate(first):
+        for d in f + pd.to_timedelta(np.r_[0, np.sort(rng.integers(0, 700, rng.integers(0, 6)))], unit="D"):
+            rows.append((f"c{i}", d, float(rng.integers(-1, 20))))
+    rows.append(("returns-only", pd.Timestamp("2019-03-04"), -3.0))
+    tx = pd.DataFrame(rows, columns=["customer_id", "date", "amount"])
+    log = _table(engine, tx, "log_cohort_words")
+    calibration, whole = customer_summaries(log, "2022-06-30", "2024-06-30", "W", cohorts=True)
+    expected = cohort_retention(log)
+    assert len(expected.columns) > 62 and expected.index.max() > pd.Timestamp("2023-03-01")  # both words used
+    pd.testing.assert_frame_equal(calibration.cohorts, expected)
+    pd.testing.assert_series_equal(calibration.cohorts.attrs["sizes"], expected.attrs["sizes"])
+    assert whole.cohorts is calibration.cohorts
+    plain, _ = customer_summaries(log, "2022-06-30", "2024-06-30", "W")
+    assert plain.cohorts is None
+    pd.testing.assert_frame_equal(plain.summary, calibration.summary)  # the bits change nothing else
+
+
+def test_tracking_from_purchase_days_less_first_purchases_equals_the_join(engine):
+    """Given every customer's first purchase, tracking counts repeat purchases as purchase days
+    per period less first purchases, without the join; the same table, including customers first
+    seen in the holdout and purchases after the end."""
+    from helpers.clv import validation
+    from helpers.clv.data import customer_summaries
+
+    tx = pd.read_csv(DATA / "cdnow_sample_transactions.csv", dtype={"customer_id": str}, parse_dates=["date"])
+    late = pd.DataFrame(
+        {
+            "customer_id": ["new", "new", "1", "x"],
+            "date": pd.to_datetime(["1998-01-05", "1998-02-11", "1998-09-01", "1998-01-01"]),
+            "amount": [9.0, 4.0, 3.0, -2.0],
+        }
+    )
+    log = _table(engine, pd.concat([tx[["customer_id", "date", "amount"]], late], ignore_index=True), "log_tracking")
+    _, whole = customer_summaries(log, "1997-09-30", "1998-06-30", "W")
+    first = whole.summary["first_purchase"]
+    for unit in ("W", "D"):
+        args = ("1997-01-01", "1998-06-30", unit)
+        fast = validation.tracking(_FlatModel(), log, first, *args, every_customer=True)
+        pd.testing.assert_frame_equal(fast, validation.tracking(_FlatModel(), log, first, *args))
+    assert fast["actual"].sum() == whole.summary["frequency"].sum()  # every repeat purchase to the end

@@ -87,3 +87,18 @@ def test_value_tiers_respect_configured_shares():
     assert set(tiers[clv >= 90]) == {"top"}
     with pytest.raises(ValueError):
         value_tiers(clv, (0.6, 0.5))
+
+
+def test_value_tiers_break_ties_by_order_of_appearance_as_pandas_rank_first_and_cut():
+    """The numpy tiering equals ``rank(method="first")`` cut at the cumulative shares, ties and
+    shares that fall between customers included (7 customers, 30 % / 30 %)."""
+    rng = np.random.default_rng(2)
+    for n, shares in ((7, (0.3, 0.3)), (1000, (0.2, 0.3)), (999, (0.25, 0.5))):
+        clv = pd.Series(rng.integers(0, 5, n).astype(float), index=rng.permutation(n) + 100)
+        rank = clv.rank(ascending=False, method="first") / n
+        expected = pd.cut(
+            rank, bins=np.cumsum([0.0, *shares, 1.0]), labels=["top", "middle", "rest"], include_lowest=True
+        )
+        got = value_tiers(clv, shares)
+        assert got.index.equals(clv.index) and got.dtype == pd.CategoricalDtype(["top", "middle", "rest"], ordered=True)
+        assert got.astype(str).tolist() == expected.astype(str).tolist()

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 
 import ibis
+import numpy as np
 import pandas as pd
-import pyarrow.compute as pc
 
 from helpers.core.engine import portable
 from helpers.core.units import days_per_unit
@@ -81,6 +81,21 @@ def min_by(arg: float, key: date) -> float:  # type: ignore[empty-body]
     and took most of a 10-million-row summary)."""
 
 
+@ibis.udf.agg.builtin
+def bit_or(arg: int) -> int:  # type: ignore[empty-body]
+    """Bitwise OR of the group's values (DuckDB's and Spark's ``bit_or``; Ibis has no Spark rule for it)."""
+
+
+#: Months per activity word: bits 0-61 of a signed 64-bit integer (the sign bit is left alone).
+MONTHS_PER_WORD = 62
+
+
+def _month_index(value) -> int:
+    """Months since year 0 of a date: ``year * 12 + month - 1``."""
+    ts = pd.Timestamp(value)
+    return ts.year * 12 + ts.month - 1
+
+
 @portable(TX_SCHEMA)
 def customer_summary_expr(
     table: ibis.Table,
@@ -130,11 +145,24 @@ def _every_customer_expr(
     )
 
 
-def _periods(d: ibis.Table, cal, obs) -> ibis.Table:
+def _periods(d: ibis.Table, cal, obs, months: tuple[int, int] | None = None) -> ibis.Table:
     """Per customer of the purchase days ``d``: first purchase and its spend, then purchase days,
-    spend and last purchase in the calibration period (to ``cal``) and in the holdout (to ``obs``)."""
+    spend and last purchase in the calibration period (to ``cal``) and in the holdout (to ``obs``).
+
+    ``months`` = (first month index, number of months), from :func:`_month_index` of the log's
+    first and last date: also the months with a purchase, as bits of ``active_months_0``,
+    ``active_months_1``, ... (bit ``m % 62`` of word ``m // 62`` for month ``m`` since the first),
+    from which :func:`cohort_activity_from_months` counts the cohorts without another pass."""
     in_cal = d.date <= cal
     in_hold = (d.date > cal) & (d.date <= obs)
+    words = {}
+    if months is not None:
+        first, n_months = months
+        m = d.date.year() * 12 + d.date.month() - 1 - first
+        for j in range(-(-n_months // MONTHS_PER_WORD)):
+            bit = (ibis.literal(2) ** (m - j * MONTHS_PER_WORD)).cast("int64")
+            in_word = (m >= j * MONTHS_PER_WORD) & (m < (j + 1) * MONTHS_PER_WORD)
+            words[f"active_months_{j}"] = bit_or(ibis.ifelse(in_word, bit, 0))
     return d.group_by("customer_id").aggregate(
         first_purchase=d.date.min(),
         first_spend=min_by(d.amount, d.date),
@@ -144,6 +172,7 @@ def _periods(d: ibis.Table, cal, obs) -> ibis.Table:
         last_holdout=d.date.max(where=in_hold),
         holdout_days=in_hold.cast("int64").sum(),
         holdout_spend=d.amount.sum(where=in_hold),
+        **words,
     )
 
 
@@ -156,13 +185,15 @@ def customer_periods_expr(
     date_col: str = "date",
     amount_col: str = "amount",
     days: bool = False,
+    months: tuple[int, int] | None = None,
 ) -> ibis.Table:
     """Per customer, the purchase days and spend of the calibration period (to
     ``calibration_end``) and of the holdout (after it, to ``observation_end``), the first
     purchase and its spend: one pass that gives both the calibration summary and the summary to
-    ``observation_end`` (:func:`customer_summaries`). ``days=True``: ``table`` holds purchase days."""
+    ``observation_end`` (:func:`customer_summaries`). ``days=True``: ``table`` holds purchase days;
+    ``months``: also the months with a purchase, as bits (see :func:`_periods`)."""
     d = _purchase_days(table, customer_col, date_col, amount_col, days)
-    return _periods(d, _as_date(calibration_end), _as_date(observation_end))
+    return _periods(d, _as_date(calibration_end), _as_date(observation_end), months)
 
 
 @portable(TX_SCHEMA)
@@ -226,6 +257,8 @@ class SummaryResult:
     calibration_end: pd.Timestamp
     observation_end: pd.Timestamp
     time_unit: str
+    #: monthly cohort retention of the whole log (:func:`cohort_retention`'s table), when asked for
+    cohorts: pd.DataFrame | None = None
 
     @property
     def has_holdout(self) -> bool:
@@ -286,10 +319,13 @@ def customer_summaries(
     amount_col: str = "amount",
     checks: pd.Series | None = None,
     days: bool = False,
+    cohorts: bool = False,
 ) -> tuple[SummaryResult, SummaryResult]:
     """The calibration summary (to ``calibration_end``, holdout to ``observation_end``) and the
     summary of everything to ``observation_end`` (no holdout: what a forward-looking fit uses),
-    from one pass over the log (:func:`customer_periods_expr`). Arguments as :func:`customer_summary`."""
+    from one pass over the log (:func:`customer_periods_expr`). Arguments as :func:`customer_summary`;
+    ``cohorts=True`` also gives the log's monthly cohort retention (``.cohorts`` of both results,
+    equal to :func:`cohort_retention`) from the same pass."""
     if checks is None:
         checks = transaction_checks(table, customer_col, date_col, amount_col)
     last = pd.Timestamp(checks["last_date"])
@@ -297,12 +333,21 @@ def customer_summaries(
     obs = pd.Timestamp(observation_end) if observation_end is not None else cal
     if obs < cal:
         raise ValueError(f"observation_end ({obs.date()}) is before calibration_end ({cal.date()}).")
-    expr = customer_periods_expr(table, cal, obs, customer_col, date_col, amount_col, days)
-    arrow = expr.to_pyarrow()
-    # sorted by customer in Arrow (a few times faster than pandas on millions of text ids)
-    per = arrow.take(pc.sort_indices(arrow, sort_keys=[("customer_id", "ascending")])).to_pandas()
+    months = None
+    if cohorts and not pd.isna(checks["first_date"]):
+        first_month = _month_index(checks["first_date"])
+        months = (first_month, _month_index(last) - first_month + 1)
+    expr = customer_periods_expr(table, cal, obs, customer_col, date_col, amount_col, days, months)
+    # sorted by customer by the engine (on 3.3 million text ids: 0.8 s in DuckDB, 2.5 s in Arrow)
+    per = expr.order_by("customer_id").to_pyarrow().to_pandas(date_as_object=False)
+    retention = None
+    if months is not None:
+        words = [c for c in per.columns if c.startswith("active_months_")]
+        activity = cohort_activity_from_months(per[words].fillna(0).to_numpy(np.int64), *months)
+        retention = _retention_table(activity)
+        per = per.drop(columns=words)
     for col in ("first_purchase", "last_calibration", "last_holdout"):
-        per[col] = pd.to_datetime(per[col])
+        per[col] = per[col].astype("datetime64[ns]")
     for col in ("calibration_days", "calibration_spend", "holdout_days", "holdout_spend"):
         per[col] = per[col].fillna(0)
     counts = dict(
@@ -326,6 +371,7 @@ def customer_summaries(
             customers_first_seen_in_holdout=int((per["first_purchase"] > cal).sum()),
             calibration_end=cal,
             observation_end=obs,
+            cohorts=retention,
             **counts,
         ),
         SummaryResult(
@@ -333,6 +379,7 @@ def customer_summaries(
             customers_first_seen_in_holdout=int((per["first_purchase"] > obs).sum()),
             calibration_end=obs,
             observation_end=obs,
+            cohorts=retention,
             **counts,
         ),
     )
@@ -377,9 +424,46 @@ def cohort_retention(
     Rows: cohort (first day of the first-purchase month); columns: months since (0, 1, ...);
     values in [0, 1]. Cells not yet observable are missing. ``attrs['sizes']`` holds cohort sizes.
     """
-    act = cohort_activity_expr(table, customer_col, date_col, amount_col, days).execute()
+    return _retention_table(cohort_activity_expr(table, customer_col, date_col, amount_col, days).execute())
+
+
+def cohort_activity_from_months(words: np.ndarray, first_month: int, n_months: int) -> pd.DataFrame:
+    """:func:`cohort_activity_expr`'s table from each customer's active months as bits (one row per
+    customer, columns ``active_months_0, 1, ...`` of :func:`_periods`; month ``m`` since
+    ``first_month`` is bit ``m % 62`` of word ``m // 62``). Linear in customers x months."""
+    words = np.ascontiguousarray(words, dtype=np.int64)
+    cohort = np.full(len(words), -1, dtype=np.int64)  # the first active month: lowest set bit
+    for j in range(words.shape[1] - 1, -1, -1):
+        w = words[:, j]
+        low = w & -w
+        _, exponent = np.frexp(low.astype(np.float64))  # low = 2**(exponent - 1) exactly
+        cohort = np.where(w != 0, j * MONTHS_PER_WORD + exponent - 1, cohort)
+    order = np.argsort(cohort, kind="stable")
+    bounds = np.searchsorted(cohort[order], np.arange(n_months + 1))
+    counts = np.zeros((n_months, words.shape[1] * 64), dtype=np.int64)
+    step = 1 << 16
+    for c in range(n_months):  # the customers of cohort c: count each bit of their words
+        rows = order[bounds[c] : bounds[c + 1]]
+        for s in range(0, rows.size, step):
+            block = words[rows[s : s + step]].astype("<i8").view(np.uint8).reshape(-1, words.shape[1], 8)
+            bits = np.unpackbits(block, axis=2, bitorder="little").reshape(len(block), -1)
+            counts[c] += bits.sum(axis=0, dtype=np.int64)
+    rows = []
+    for c in range(n_months):
+        for j in range(words.shape[1]):
+            for b in range(MONTHS_PER_WORD):
+                m = j * MONTHS_PER_WORD + b
+                if m < n_months and counts[c, j * 64 + b]:
+                    rows.append((first_month + c, m - c, counts[c, j * 64 + b]))
+    out = pd.DataFrame(rows, columns=["cohort_index", "months_since", "active_customers"], dtype="int64")
+    return out.sort_values(["cohort_index", "months_since"], ignore_index=True)
+
+
+def _retention_table(act: pd.DataFrame) -> pd.DataFrame:
+    """:func:`cohort_retention`'s table from the active customers per cohort and month since."""
     if act.empty:
         return pd.DataFrame()
+    act = act.copy()
     act["cohort"] = pd.to_datetime({"year": act["cohort_index"] // 12, "month": act["cohort_index"] % 12 + 1, "day": 1})
     counts = act.pivot_table(index="cohort", columns="months_since", values="active_customers", aggfunc="sum")
     sizes = counts[0]

@@ -85,9 +85,31 @@ def repeat_purchases_by_period_expr(
     first = days.group_by("customer_id").aggregate(first_purchase=days.date.min())
     j = days.join(first, "customer_id")
     repeat = j.filter(j.date > j.first_purchase)
-    offset = repeat.date.delta(_as_date(start), unit="day")
-    period = (offset.cast("float64") / _days_per_unit(time_unit)).floor().cast("int64")
+    period = _period(repeat.date, start, time_unit)
     return repeat.group_by(period=period).aggregate(repeat_purchases=repeat.count()).order_by("period")
+
+
+def _period(date: ibis.Value, start, time_unit: str) -> ibis.Value:
+    offset = date.delta(_as_date(start), unit="day")
+    return (offset.cast("float64") / _days_per_unit(time_unit)).floor().cast("int64")
+
+
+@portable(TX_SCHEMA)
+def purchases_by_period_expr(
+    table: ibis.Table,
+    start: str = "1997-01-01",
+    time_unit: str = "W",
+    customer_col: str = "customer_id",
+    date_col: str = "date",
+    amount_col: str = "amount",
+    days: bool = False,
+) -> ibis.Table:
+    """Purchase days (first purchases included) per period since ``start``, as
+    :func:`repeat_purchases_by_period_expr` but without finding each customer's first purchase:
+    one pass, no join (``days=True``: ``table`` already holds purchase days)."""
+    days = _purchase_days(table, customer_col, date_col, amount_col, days)
+    period = _period(days.date, start, time_unit)
+    return days.group_by(period=period).aggregate(purchases=days.count()).order_by("period")
 
 
 def tracking(
@@ -101,20 +123,33 @@ def tracking(
     date_col: str = "date",
     amount_col: str = "amount",
     days: bool = False,
+    every_customer: bool = False,
 ) -> pd.DataFrame:
     """Actual vs expected repeat purchases per period (and cumulative), from ``start`` to ``end``
     (``days=True``: ``table`` already holds purchase days).
 
     Expected: for each customer born at s_i, E[X(t - s_i)] from the model's unconditional
     expectation, summed over customers (grouped by first-purchase day for speed).
+    ``every_customer=True`` says that ``first_purchases`` holds the first purchase of every
+    customer of ``table`` first seen by ``end``: the actual repeat purchases are then the purchase
+    days per period less those first purchases (one pass over the log, no join).
     """
     unit_days = _days_per_unit(time_unit)
     start, end = pd.Timestamp(start), pd.Timestamp(end)
     n_periods = int(np.ceil(((end - start).days + 1) / unit_days))
-    actual = repeat_purchases_by_period_expr(
-        table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col, days
-    ).execute()
-    actual = actual.set_index("period")["repeat_purchases"].reindex(range(n_periods), fill_value=0)
+    if every_customer:
+        every = purchases_by_period_expr(
+            table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col, days
+        )
+        every = every.execute().set_index("period")["purchases"].reindex(range(n_periods), fill_value=0)
+        born = np.floor((pd.DatetimeIndex(first_purchases) - start).days.to_numpy() / unit_days).astype(np.int64)
+        born = np.bincount(born[(born >= 0) & (born < n_periods)], minlength=n_periods)
+        actual = every - born
+    else:
+        actual = repeat_purchases_by_period_expr(
+            table, start.date().isoformat(), time_unit, customer_col, date_col, amount_col, days
+        ).execute()
+        actual = actual.set_index("period")["repeat_purchases"].reindex(range(n_periods), fill_value=0)
     births = pd.to_datetime(first_purchases).value_counts()
     birth_offsets = ((births.index - start).days.to_numpy() + 1) / unit_days  # a purchase day ends at its close
     counts = births.to_numpy(dtype=float)

@@ -143,18 +143,33 @@ def gamma_gamma_independence(
 
 
 def value_tiers(
-    clv: pd.Series, shares: Sequence[float] = (0.2, 0.3), labels: Sequence[str] = ("top", "middle", "rest")
+    clv: pd.Series,
+    shares: Sequence[float] = (0.2, 0.3),
+    labels: Sequence[str] = ("top", "middle", "rest"),
+    order: np.ndarray | None = None,
 ) -> pd.Series:
     """Tier per customer by predicted CLV: the top ``shares[0]`` of customers, the next
-    ``shares[1]``, and the rest (default 20 % / 30 % / 50 %). Ties share a tier by rank order."""
+    ``shares[1]``, and the rest (default 20 % / 30 % / 50 %). Ties share a tier by rank order.
+    ``order``: :func:`descending_order` of ``clv`` when the caller has it already."""
     if len(labels) != len(shares) + 1:
         raise ValueError("labels must have one more entry than shares")
     if any(s <= 0 for s in shares) or sum(shares) >= 1:
         raise ValueError("shares must be positive and add up to less than 1")
-    rank = clv.rank(ascending=False, method="first") / len(clv)
-    edges = np.cumsum([0.0, *shares, 1.0])
-    tier = pd.cut(rank, bins=edges, labels=list(labels), include_lowest=True)
-    return tier.astype(pd.CategoricalDtype(list(labels), ordered=True))
+    values = np.asarray(clv, dtype=float)
+    rank = np.empty(values.size)
+    rank[descending_order(values) if order is None else order] = np.arange(
+        1, values.size + 1
+    )  # ties ranked in order of appearance
+    inner = np.cumsum(shares)  # tier i holds ranks / n in (edge i, edge i+1], the first from 0
+    codes = np.searchsorted(inner, rank / max(values.size, 1), side="left")
+    dtype = pd.CategoricalDtype(list(labels), ordered=True)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=getattr(clv, "index", None), name=None)
+
+
+def descending_order(values) -> np.ndarray:
+    """Positions that sort ``values`` from largest to smallest, ties in their order of appearance
+    (a stable sort: the same order on every engine and run)."""
+    return np.argsort(-np.asarray(values, dtype=float), kind="stable")
 
 
 def tier_table(customers: pd.DataFrame, tier_col: str = "value_tier", clv_col: str = "clv") -> pd.DataFrame:

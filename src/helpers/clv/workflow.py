@@ -35,7 +35,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 from helpers.clv import churn, narrative, validation
-from helpers.clv.data import cohort_retention, customer_summaries, purchase_days_expr, transaction_checks
+from helpers.clv.data import customer_summaries, purchase_days_expr, transaction_checks
 from helpers.clv.models import (
     DROPOUT_PARAMETERS,
     FALLBACK_LOG_PENALIZER,
@@ -48,8 +48,15 @@ from helpers.clv.models import (
     choose,
     fit_transaction_model,
 )
+from helpers.clv.models._inputs import clear_rows_cache
 from helpers.clv.models.base import NoRepeatPurchasesError
-from helpers.clv.value import customer_lifetime_value, gamma_gamma_independence, tier_table, value_tiers
+from helpers.clv.value import (
+    customer_lifetime_value,
+    descending_order,
+    gamma_gamma_independence,
+    tier_table,
+    value_tiers,
+)
 from helpers.core.engine import Materialised
 from helpers.core.units import days_per_unit, unit_name
 from helpers.quality.duplicates import exact_duplicates
@@ -119,8 +126,11 @@ class CLVAnalysis:
         # Every later aggregation reads the purchase days (one row per customer and day with a
         # purchase), so they are computed once; the log's own counts come from the log.
         checks = transaction_checks(table, **cols)
-        with Materialised(purchase_days_expr(table, **cols), "wb_clv_purchase_days") as days:
-            return self._fit(days, checks)
+        try:
+            with Materialised(purchase_days_expr(table, **cols), "wb_clv_purchase_days") as days:
+                return self._fit(days, checks)
+        finally:
+            clear_rows_cache()  # the customers' distinct rows, kept while the models scored them
 
     def _fit(self, table, checks) -> CLVAnalysis:
         """``fit`` on the purchase days (columns customer_id, date, amount)."""
@@ -130,7 +140,7 @@ class CLVAnalysis:
             obs = cal
         # the calibration summary and the summary to observation_end, from one pass
         self.calibration_, whole = customer_summaries(
-            table, cal, obs if cal is not None else None, self.time_unit, checks=checks, days=True
+            table, cal, obs if cal is not None else None, self.time_unit, checks=checks, days=True, cohorts=True
         )
         s = self.calibration_.summary
         if len(s) == 0:
@@ -166,9 +176,19 @@ class CLVAnalysis:
         )
         if self.has_holdout_:
             self.holdout_table_ = validation.holdout_by_frequency(chosen, s, self.holdout_duration_)
+            # every customer first seen by the observation end, also those first seen in the holdout
+            # (their repeat purchases are in the actual counts, so their expectation is too)
+            births = whole.summary["first_purchase"]
             first = pd.Timestamp(s["first_purchase"].min())
             self.tracking_ = validation.tracking(
-                chosen, table, s["first_purchase"], first, self.calibration_.observation_end, self.time_unit, days=True
+                chosen,
+                table,
+                births,
+                first,
+                self.calibration_.observation_end,
+                self.time_unit,
+                days=True,
+                every_customer=True,
             )
             p_alive_cal = np.asarray(chosen.p_alive(s["frequency"], s["recency"], s["T"]), dtype=float)
             expected_cal = np.asarray(
@@ -204,7 +224,7 @@ class CLVAnalysis:
             self.final_spend_model_ = self.gamma_gamma_
         self.final_model_ = self.final_fit_.model
         self.scores_ = self._score(f)
-        self.cohorts_ = cohort_retention(table, days=True)
+        self.cohorts_ = self.calibration_.cohorts
         return self
 
     def _score(self, f: pd.DataFrame) -> pd.DataFrame:
@@ -278,8 +298,9 @@ class CLVPresentation:
         self.churn_threshold = churn_threshold
         self.tier_shares = tuple(tier_shares)
         scores = analysis.scores_
-        tiers = value_tiers(scores["clv"], self.tier_shares)
-        self.customers_ = scores.assign(value_tier=tiers).sort_values("clv", ascending=False, ignore_index=True)
+        order = descending_order(scores["clv"])  # ties in summary (customer) order
+        tiers = value_tiers(scores["clv"], self.tier_shares, order=order)
+        self.customers_ = scores.assign(value_tier=tiers).take(order).reset_index(drop=True)
         self.at_risk_ = churn.at_risk(self.customers_, churn_threshold)
 
     def customers_table(self) -> pd.DataFrame:
