@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from helpers.contracts import ContractError, detect_delimiter, load, validate
@@ -153,6 +156,45 @@ def test_bad_rows_in_parquet_are_set_aside_with_their_row_and_values(tmp_path, e
     q = res.quarantine.sort_values("line")
     assert q["line"].tolist() == [2, 3] and q["date"].tolist() == ["1997-01-02", "soon"]
     assert len(res.to_pandas()) + len(q) == 4
+
+
+def test_typed_parquet_columns_are_checked_in_their_own_type_with_the_same_verdicts_as_text(tmp_path, engine):
+    """Dates and numbers stored as such in Parquet are checked as they are (no text round trip):
+    a null is missing, NaN, infinity or 2.5 items are broken, a 1900 date is outside the window,
+    and every row gets the reasons and values the same data gets as text (CSV)."""
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "d", "e", "f", "g", " "],
+            "date": pd.to_datetime(
+                ["2024-01-01", None, "1900-01-01", "2024-01-04", "2024-01-05", "2024-01-06", "2024-01-07", "2024-01-08"]
+            ),
+            "amount": [1.5, 2.0, 3.0, np.nan, np.inf, 6.0, None, 8.0],
+            "quantity": pd.array([1, 2, 3, 4, 5, None, 7, 8], dtype="Int64"),
+        }
+    )
+    frame.loc[5, "amount"] = 6.25  # with no quantity (it may be blank): accepted
+    with_fraction = frame.assign(quantity=frame["quantity"].astype("Float64"))
+    with_fraction.loc[2, "quantity"] = 2.5
+    with_fraction["date"] = with_fraction["date"].dt.date  # a Parquet DATE column
+    table = pa.Table.from_pandas(with_fraction, preserve_index=False)
+    amounts = pa.array([1.5, 2.0, 3.0, float("nan"), float("inf"), 6.25, None, 8.0])  # NaN and a null
+    pq.write_table(table.set_column(2, "amount", amounts), tmp_path / "t.parquet")
+    text = with_fraction.astype(object).where(with_fraction.notna(), None)
+    text["amount"] = ["1.5", "2.0", "3.0", "nan", "inf", "6.25", "", "8.0"]
+    text.to_csv(tmp_path / "t.csv", index=False)
+    native = validate(tmp_path / "t.parquet", "transactions", name="native", engine=engine)
+    assert {"date": "DATE", "amount": "DOUBLE", "quantity": "DOUBLE"}.items() <= native.source.native_types.items()
+    as_text = validate(tmp_path / "t.csv", "transactions", name="text", engine=engine)
+    q, expected = native.quarantine.sort_values("line"), as_text.quarantine.sort_values("line")
+    assert q["line"].tolist() == [2, 3, 4, 5, 7, 8]  # Parquet rows are numbered from 1, CSV lines after the header
+    assert expected["line"].tolist() == [3, 4, 5, 6, 8, 9]
+    assert q["reason"].tolist() == expected["reason"].tolist()
+    assert q["reason"].str.contains("date: missing").tolist() == [True] + [False] * 5
+    assert "not a whole number" in q["reason"].iloc[1] and "outside 1950-01-01" in q["reason"].iloc[1]
+    assert q["amount"].tolist()[2:4] == ["nan", "inf"] and pd.isna(q["amount"].iloc[4])  # as the file holds them
+    assert q["reason"].tolist()[2:5] == ["amount: not a number", "amount: not a number", "amount: missing"]
+    pd.testing.assert_frame_equal(native.to_pandas(), as_text.to_pandas())
+    assert native.rows_accepted + native.rows_quarantined == 8
 
 
 def test_column_mapping_and_case_insensitive_names(tmp_path, engine):

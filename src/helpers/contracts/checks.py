@@ -92,15 +92,37 @@ def _timestamp_expr(col: str, fmt: str, timezone: str | None = None) -> str:
     return f"CAST({parsed} AS TIMESTAMP)"
 
 
+def _native_rule(f: Field, column: str, t: str, missing: str) -> tuple[str, str]:
+    """The typed value and failure reason of a field read from a Parquet column of its own type
+    (:data:`~.columnar.NATIVE_TYPES`): a null is missing; a number may still be NaN or infinite."""
+    from .columnar import native_alias
+
+    own = _q(native_alias(column))
+    blank = missing if not f.nullable else "NULL"
+    if f.type in ("date", "timestamp"):
+        return own, f"CASE WHEN {t} IS NULL THEN {blank} END"
+    broken = _lit(f"{f.name}: {'not a number' if f.type == 'number' else 'not a whole number'}")
+    extra = f"isnan({t}) OR isinf({t})"
+    if f.type != "number":
+        extra += f" OR {t} <> floor({t}) OR abs({t}) > 9.0e18"
+    return f"CAST({own} AS DOUBLE)", f"CASE WHEN {t} IS NULL THEN {blank} WHEN {extra} THEN {broken} END"
+
+
 def field_rules(
     fields: Sequence[Field],
     resolved: Mapping[str, str],
     date_formats: Mapping[str, str],
     values: ValueOptions | None = None,
+    native: Mapping[str, str] | None = None,
 ) -> tuple[list[str], list[str], dict[str, str]]:
     """SQL for the typed values (as ``__t_<name>``), the failure reasons (which refer to those
-    typed values and the raw text) and the output schema (column -> field type)."""
+    typed values and the raw text) and the output schema (column -> field type). ``native``:
+    file column -> its own type (Parquet), for the columns also read in that type (checked as
+    they are; the text is looked at only for the rows set aside)."""
+    from .columnar import native_fits
+
     values = values or ValueOptions()
+    native = native or {}
     typed_selects, reasons, schema = [], [], {}
     for f in fields:
         if f.name not in resolved:
@@ -108,8 +130,13 @@ def field_rules(
         src = _q(resolved[f.name])
         t = _t(f.name)
         missing = _lit(f"{f.name}: missing")
-        window = None
-        if f.type in ("id", "text"):
+        window = values.date_window if f.type == "date" else None
+        own_type = native.get(resolved[f.name])
+        if own_type is not None and native_fits(own_type, f.type):
+            typed, reason = _native_rule(f, resolved[f.name], t, missing)
+            typed_selects.append(f"{typed} AS {t}")
+            reasons.append(reason)
+        elif f.type in ("id", "text"):
             typed_selects.append(f"nullif(trim({src}), '') AS {t}")
             if not f.nullable:
                 reasons.append(f"CASE WHEN {t} IS NULL THEN {missing} END")
@@ -118,7 +145,6 @@ def field_rules(
                 fmt = date_formats[f.name]
                 typed, broken = _date_expr(src, fmt, values.timezone), f"not a date in format {fmt}"
                 extra = None
-                window = values.date_window
             elif f.type == "timestamp":
                 fmt = date_formats[f.name]
                 typed, broken = _timestamp_expr(src, fmt, values.timezone), f"not a date and time in format {fmt}"
@@ -182,12 +208,14 @@ def check_rows(
     header: bool,
     values: ValueOptions | None = None,
     long_lines: bool = False,
+    native: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Create ``tables.checked`` (every row, typed, with its ``_reason``), the view
     ``tables.accepted`` (rows without a reason) and ``tables.quarantine`` (rows with one, plus
     the rows the reader could not split, with their line, reason and original values).
-    Returns the accepted rows' schema (column -> field type; kept extra columns are ``text``)."""
-    typed_selects, reasons, schema = field_rules(fields, resolved, date_formats, values)
+    Returns the accepted rows' schema (column -> field type; kept extra columns are ``text``).
+    ``native``: Parquet columns also in their own type, in ``tables.native`` (see :func:`field_rules`)."""
+    typed_selects, reasons, schema = field_rules(fields, resolved, date_formats, values, native)
     reasons += list(extra_reasons)
     if long_lines:  # records the reader only took with a raised line limit
         from .readers import MAX_LINE_BYTES
@@ -212,7 +240,7 @@ def check_rows(
     con.sql(
         f"CREATE OR REPLACE TEMP TABLE {_q(tables.checked)} AS SELECT _line, {reason_sql} AS _reason, "
         + ", ".join(outputs)
-        + f" FROM (SELECT _line, {raw_list}{typed_list} FROM {_q(tables.raw)})"
+        + f" FROM (SELECT _line, {raw_list}{typed_list} FROM {_q(tables.native if native else tables.raw)})"
     )
     con.sql(
         f"CREATE OR REPLACE TEMP VIEW {_q(tables.accepted)} AS SELECT _line, "

@@ -54,7 +54,30 @@ def check_zone(con, zone: str | None) -> None:
         ) from None
 
 
-def read_parquet(con, path: Path, source, raw: str, timezone: str | None) -> None:
+#: Parquet types whose values the checks read as they are (no text round trip): DuckDB type
+#: name (or its prefix, for DECIMAL(p, s)) -> the contract field types they can fill.
+NATIVE_TYPES = {
+    "DATE": ("date",),
+    "TIMESTAMP": ("timestamp",),
+    "DOUBLE": ("number", "integer", "count"),
+    "FLOAT": ("number", "integer", "count"),
+    "DECIMAL": ("number", "integer", "count"),
+    **dict.fromkeys(("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT"), ("number", "integer", "count")),
+    **dict.fromkeys(("UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT"), ("number", "integer", "count")),
+}
+
+
+def native_alias(column: str) -> str:
+    """The name of ``column``'s own-typed values in ``tables.native``."""
+    return f"__native__{column}"
+
+
+def native_fits(duckdb_type: str, field_type: str) -> bool:
+    """Whether a Parquet column of ``duckdb_type`` holds ``field_type`` values as they are."""
+    return field_type in NATIVE_TYPES.get(duckdb_type.split("(")[0].strip().upper(), ())
+
+
+def read_parquet(con, path: Path, source, raw: str, timezone: str | None, native: str | None = None) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -84,6 +107,16 @@ def read_parquet(con, path: Path, source, raw: str, timezone: str | None) -> Non
         f"CREATE OR REPLACE TEMP VIEW {_q(raw)} AS SELECT file_row_number + 1 AS _line, {', '.join(casts)} "
         f"FROM read_parquet({p}, file_row_number=true)"
     )
+    # The same rows with the dates and numbers also in their own type: the checks read those
+    # directly, and the text only for the rows they set aside (10 million rows: half the time).
+    typed = {c: str(t) for c, t in zip(cols.columns, cols.types) if str(t).split("(")[0] in NATIVE_TYPES}
+    source.native_types = typed if native else {}
+    if native and typed:
+        own = ", ".join(f"{_q(c)} AS {_q(native_alias(c))}" for c in typed)
+        con.sql(
+            f"CREATE OR REPLACE TEMP VIEW {_q(native)} AS SELECT file_row_number + 1 AS _line, {', '.join(casts)}, "
+            f"{own} FROM read_parquet({p}, file_row_number=true)"
+        )
 
 
 def read_excel(con, path: Path, source, tables, sheet) -> str | None:

@@ -25,6 +25,7 @@ from helpers.core.io import file_sha256
 
 from . import summary
 from .checks import check_rows, coerce_schema, quarantine_order, resolve_columns, write_quarantine
+from .columnar import native_fits
 from .kinds import Contract, ContractError, KindContext, file_label, sql_ident
 from .readers import Source, Tables, choose_date_format, drop_intermediate, read_raw, sniff
 from .spark_readers import Location, is_uri, sniff_location
@@ -347,8 +348,13 @@ def load(
             if f.type in ("date", "timestamp") and f.name in resolved
         }
         extra_reasons = contract.extra_rules(ctx, extra, resolved) if contract.extra_rules else ()
-        number_cols = [
-            resolved[f.name] for f in fields if f.type in ("number", "integer", "count") and f.name in resolved
+        native = source.native_types
+        number_cols = [  # those read as text (a Parquet column of numbers has no decimal mark or currency)
+            resolved[f.name]
+            for f in fields
+            if f.type in ("number", "integer", "count")
+            and f.name in resolved
+            and not native_fits(native.get(resolved[f.name], ""), f.type)
         ]
         dec = decimal or detect_decimal(sample_numbers(con, tables.raw, number_cols))
         values = ValueOptions(decimal=dec, timezone=timezone, date_window=window)
@@ -365,6 +371,7 @@ def load(
             source.header,
             values,
             source.long_lines,
+            native,
         )
         if number_cols:
             stripped = _scalar(

@@ -68,6 +68,7 @@ class Source:
     sheets_read: tuple[str, ...] = ()
     long_lines: bool = False  # records over MAX_LINE_BYTES were read and are to be set aside
     timestamp_zones: dict = field(default_factory=dict)  # Parquet column -> time zone of its values
+    native_types: dict = field(default_factory=dict)  # Parquet column -> DuckDB type, also in tables.native
     first_line: str | None = None  # the first non-blank line, when sampled through Spark
 
     def cleanup(self) -> None:
@@ -83,7 +84,7 @@ class Tables:
 
     base: str
 
-    PARTS = ("raw", "body", "text", "lines", "frame", "gaps", "rejects", "rej_errors", "rej_scans")
+    PARTS = ("raw", "native", "body", "text", "lines", "frame", "gaps", "rejects", "rej_errors", "rej_scans")
     PARTS += ("checked", "accepted", "quarantine")  # what stays after the load: the results
 
     def __getattr__(self, part: str) -> str:
@@ -263,7 +264,7 @@ def read_raw(con, path: Path, source: Source, tables: Tables, sheet, timezone: s
     empty_rejects = no_rejects(tables.rejects, "TABLE")
     try:
         if source.format == "parquet":
-            columnar.read_parquet(con, path, source, raw, timezone)
+            columnar.read_parquet(con, path, source, raw, timezone, tables.native)
             con.sql(empty_rejects)
         elif source.format == "excel":
             gaps = columnar.read_excel(con, path, source, tables, sheet)
@@ -498,6 +499,7 @@ def drop_intermediate(con, tables: Tables) -> None:
     """Drop what reading left behind (the file's raw text, rejects, gaps), keeping the results."""
     for kind, name in (
         ("VIEW", tables.raw),
+        ("VIEW", tables.native),
         ("TABLE", tables.raw),
         ("TABLE", tables.body),
         ("TABLE", tables.rejects),
