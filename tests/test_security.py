@@ -22,6 +22,7 @@ from pathlib import Path
 
 import duckdb
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -361,6 +362,32 @@ def test_write_csv_safe_streams_arrow_readers_from_duckdb(tmp_path):
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert list(back["amount"]) == ["'" + f for f in FORMULAS]
     assert set(back["note"]) == {"-12.5"} and list(back["line"]) == [str(i) for i in range(len(FORMULAS))]
+
+
+def test_write_csv_safe_on_several_threads_writes_the_bytes_of_one_thread(tmp_path, monkeypatch):
+    """Slices formatted on three threads and written in order give the file one thread writes:
+    rows in order, formulas neutralised in every slice, missing values, dates and quotes alike."""
+    from helpers.core import io as wio
+
+    n = 1000
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [FORMULAS[i % len(FORMULAS)] if i % 7 == 0 else f'c"{i}, x' for i in range(n)],
+            "clv": np.where(rng.random(n) < 0.1, np.nan, rng.normal(size=n)),
+            "day": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 400, n), unit="D"),
+            "tier": pd.Categorical(rng.choice(["top", "rest"], n)),
+        }
+    )
+    monkeypatch.setattr(wio, "CSV_SLICE_ROWS", 37)
+    monkeypatch.setenv("WORKBENCH_THREADS", "3")
+    threaded = wio.write_csv_safe(frame, tmp_path / "threads.csv").read_bytes()
+    monkeypatch.setenv("WORKBENCH_THREADS", "1")
+    single = wio.write_csv_safe(frame, tmp_path / "one.csv").read_bytes()
+    assert threaded == single
+    back = pd.read_csv(tmp_path / "threads.csv", dtype=str, keep_default_na=False)
+    assert len(back) == n and back["customer_id"].iloc[1] == 'c"1, x' and back["customer_id"].iloc[0].startswith("'")
+    assert list(wio._ordered_map(lambda v: v * v, iter(range(50)), 4)) == [v * v for v in range(50)]
 
 
 def test_write_table_exports_for_crm_tools_without_formulas(tmp_path, monkeypatch):

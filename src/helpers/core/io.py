@@ -210,7 +210,6 @@ def write_csv_safe(data, path: Path, *, index: bool = False) -> Path:
     import io as _io
 
     import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     if hasattr(data, "to_csv"):
         try:
@@ -220,15 +219,63 @@ def write_csv_safe(data, path: Path, *, index: bool = False) -> Path:
     reader = data.to_reader() if isinstance(data, pa.Table) else data
     header = _io.StringIO()
     csv.writer(header, lineterminator="\n").writerow([neutralise_formula(n) for n in reader.schema.names])
-    schema = pa.schema([f.with_name(neutralise_formula(f.name)) for f in reader.schema])
 
     def write(fh) -> None:
         fh.write(header.getvalue().encode("utf-8"))
-        with pacsv.CSVWriter(fh, schema, write_options=pacsv.WriteOptions(include_header=False)) as out:
-            for batch in reader:
-                out.write_batch(_safe_batch(batch))
+        for chunk in _ordered_map(_csv_rows, _slices(reader, CSV_SLICE_ROWS), _csv_workers()):
+            fh.write(chunk)
 
     return write_atomic(path, write, binary=True)
+
+
+#: Rows formatted per task when a CSV is written on several threads.
+CSV_SLICE_ROWS = 131_072
+
+
+def _csv_rows(batch) -> bytes:
+    """One record batch as CSV rows (no header), formula cells neutralised."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    safe = _safe_batch(batch)
+    sink = pa.BufferOutputStream()
+    with pacsv.CSVWriter(sink, safe.schema, write_options=pacsv.WriteOptions(include_header=False)) as out:
+        out.write_batch(safe)
+    return sink.getvalue().to_pybytes()
+
+
+def _slices(reader, rows: int):
+    """The reader's batches cut into slices of at most ``rows`` rows (zero-copy)."""
+    for batch in reader:
+        for start in range(0, batch.num_rows, rows):
+            yield batch.slice(start, rows)
+
+
+def _csv_workers() -> int:
+    """Threads that format CSV rows: the run's share of the cores (``WORKBENCH_THREADS``, set
+    per kernel by the runner), else every core. Arrow formats without holding the GIL: on two
+    cores a 3.3-million-row, nine-column table takes 4 s instead of 6.4 s."""
+    share = os.environ.get("WORKBENCH_THREADS", "")
+    return max(1, int(share) if share.isdigit() else (os.cpu_count() or 1))
+
+
+def _ordered_map(fn, items, workers: int):
+    """``map(fn, items)`` on ``workers`` threads, results in order, at most ``2 * workers`` items
+    in flight (so a streamed input is never all in memory)."""
+    if workers <= 1:
+        yield from map(fn, items)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="workbench-csv") as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def write_parquet(frame, path: Path, *, index: bool = False) -> Path:
