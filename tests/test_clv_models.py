@@ -442,3 +442,32 @@ def test_log_penalizer_keeps_parameters_off_the_edges_with_a_small_cost():
 def test_no_repeat_buyers_still_stop_with_the_clear_error_and_no_fallback():
     with pytest.raises(NoRepeatPurchasesError, match="repeat purchase"):
         fit_transaction_model(np.zeros(50), np.zeros(50), np.full(50, 30.0), "pareto_nbd")
+
+
+def test_distinct_rows_are_remembered_only_inside_remember_rows_and_equal_a_fresh_collapse(monkeypatch):
+    """Within ``remember_rows`` a second collapse of the same values (new arrays, same content)
+    returns the remembered read-only tables; other content is collapsed afresh; everything is
+    forgotten when the block ends, and nothing is kept outside one."""
+    from helpers.clv.models import _inputs
+
+    monkeypatch.setattr(_inputs, "_ROWS_CACHE_MIN", 10)
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 5, 500).astype(float)
+    T = rng.integers(0, 30, 500) / 7
+    fresh_values, fresh_inverse = _inputs._unique_rows(x, T)
+    assert not _inputs._ROWS_CACHE
+    with _inputs.remember_rows():
+        first = _inputs._unique_rows(x.copy(), T.copy())
+        again = _inputs._unique_rows(x.copy(), T.copy())
+        assert again[1] is first[1] and len(_inputs._ROWS_CACHE) == 1
+        assert not first[1].flags.writeable
+        _inputs._unique_rows(x, T + 1.0)
+        assert len(_inputs._ROWS_CACHE) == 2
+    assert not _inputs._ROWS_CACHE
+    np.testing.assert_array_equal(first[1], fresh_inverse)
+    for a, b in zip(first[0], fresh_values):
+        np.testing.assert_array_equal(a, b)
+    # lexicographic order of the distinct rows, and each row maps back to its values
+    rows = np.column_stack(first[0])
+    assert np.all(np.diff(rows[:, 0]) >= 0) and len(np.unique(rows, axis=0)) == len(rows)
+    np.testing.assert_array_equal(rows[first[1]], np.column_stack([x, T]))

@@ -48,7 +48,7 @@ from helpers.clv.models import (
     choose,
     fit_transaction_model,
 )
-from helpers.clv.models._inputs import clear_rows_cache
+from helpers.clv.models._inputs import remember_rows
 from helpers.clv.models.base import NoRepeatPurchasesError
 from helpers.clv.value import (
     customer_lifetime_value,
@@ -126,11 +126,9 @@ class CLVAnalysis:
         # Every later aggregation reads the purchase days (one row per customer and day with a
         # purchase), so they are computed once; the log's own counts come from the log.
         checks = transaction_checks(table, **cols)
-        try:
-            with Materialised(purchase_days_expr(table, **cols), "wb_clv_purchase_days") as days:
-                return self._fit(days, checks)
-        finally:
-            clear_rows_cache()  # the customers' distinct rows, kept while the models scored them
+        # the customers' distinct rows are kept while the models fit and score them
+        with remember_rows(), Materialised(purchase_days_expr(table, **cols), "wb_clv_purchase_days") as days:
+            return self._fit(days, checks)
 
     def _fit(self, table, checks) -> CLVAnalysis:
         """``fit`` on the purchase days (columns customer_id, date, amount)."""

@@ -124,10 +124,12 @@ def predicted_clv(
 
     ``days``: the log's purchase days (:func:`helpers.clv.data.purchase_days_expr`), when already
     materialised, with ``checks`` (the log's counts, as :func:`helpers.clv.data.transaction_checks`
-    gives them; computed when None): the summary is then aggregated from them (the same numbers;
-    the counts only label the summary, which this function does not return)."""
+    or the snapshot's :func:`~helpers.segmentation.data.snapshot_checks` give them; computed when
+    None): the summary is then aggregated from them (the same numbers; the counts only label the
+    summary, which this function does not return)."""
     from helpers.clv.data import customer_summary, transaction_checks
     from helpers.clv.models import MODEL_LABELS, ModelFitError, fit_transaction_model
+    from helpers.clv.models._inputs import remember_rows
     from helpers.clv.value import customer_lifetime_value
     from helpers.clv.workflow import fit_spend_model
 
@@ -142,20 +144,21 @@ def predicted_clv(
             s = customer_summary(days, cal, None, "W", checks=checks, days=True).summary
         if (s["frequency"] > 0).sum() < 10:
             raise ModelFitError("fewer than 10 customers bought more than once, too few to fit the CLV models.")
-        fit = fit_transaction_model(s["frequency"], s["recency"], s["T"], "bgnbd")
-        spend = fit_spend_model(s)
-        clv = customer_lifetime_value(
-            fit.model,
-            spend,
-            s["frequency"],
-            s["recency"],
-            s["T"],
-            s["monetary"],
-            horizon_months=horizon_months,
-            discount_rate=0.10,
-            margin=1.0,
-            time_unit="W",
-        )
+        with remember_rows():  # the fit and twelve months of CLV collapse the same customers
+            fit = fit_transaction_model(s["frequency"], s["recency"], s["T"], "bgnbd")
+            spend = fit_spend_model(s)
+            clv = customer_lifetime_value(
+                fit.model,
+                spend,
+                s["frequency"],
+                s["recency"],
+                s["T"],
+                s["monetary"],
+                horizon_months=horizon_months,
+                discount_rate=0.10,
+                margin=1.0,
+                time_unit="W",
+            )
     except (ModelFitError, ValueError) as exc:
         return PredictedCLV(None, f"The CLV models could not be fitted, so there are no CLV tiers: {esc(exc)}", "", 0)
     note = (

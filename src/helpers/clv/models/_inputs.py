@@ -8,6 +8,7 @@ weekly grid): both transaction-model likelihoods are finite there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections import OrderedDict
 from typing import Any
@@ -141,9 +142,21 @@ _ROWS_CACHE_SIZE = 6
 _ROWS_CACHE_MIN = 50_000
 
 
-def clear_rows_cache() -> None:
-    """Forget the remembered distinct-row tables (e.g. once an analysis has scored everyone)."""
-    _ROWS_CACHE.clear()
+_ROWS_CACHE_USERS = [0]  # how many remember_rows() blocks are open
+
+
+@contextlib.contextmanager
+def remember_rows():
+    """Within this block, distinct-row tables of large inputs are remembered (an analysis that
+    scores the same customers many times opens it); they are forgotten when the last block ends,
+    so nothing stays in memory after the analysis."""
+    _ROWS_CACHE_USERS[0] += 1
+    try:
+        yield
+    finally:
+        _ROWS_CACHE_USERS[0] -= 1
+        if _ROWS_CACHE_USERS[0] == 0:
+            _ROWS_CACHE.clear()
 
 
 def _content_key(arr: np.ndarray) -> tuple:
@@ -154,10 +167,12 @@ def _content_key(arr: np.ndarray) -> tuple:
 def _unique_rows(*cols: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """Distinct rows of the given columns, in lexicographic order: per-column values of each
     distinct row, and for each input element the index of its distinct row (read-only arrays).
-    Inputs of at least ``_ROWS_CACHE_MIN`` elements are remembered by content (a 160-bit hash of
-    each column), so collapsing the same customers again costs only the hashing."""
+    Inside :func:`remember_rows`, inputs of at least ``_ROWS_CACHE_MIN`` elements are remembered by
+    content (a 160-bit hash of each column), so collapsing the same customers again costs only the
+    hashing."""
     cols = tuple(np.asarray(c) for c in cols)
-    key = tuple(_content_key(c) for c in cols) if cols[0].size >= _ROWS_CACHE_MIN else None
+    remember = _ROWS_CACHE_USERS[0] > 0 and cols[0].size >= _ROWS_CACHE_MIN
+    key = tuple(_content_key(c) for c in cols) if remember else None
     if key is not None and key in _ROWS_CACHE:
         _ROWS_CACHE.move_to_end(key)
         values, inverse = _ROWS_CACHE[key]
