@@ -304,8 +304,18 @@ def customer_summary(
 
     ``days=True``: ``table`` holds the log's purchase days (:func:`purchase_days_expr`, with its
     column names), and ``checks`` (:func:`transaction_checks` of the log) gives the log's counts."""
-    return customer_summaries(
-        table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col, checks, days
+    return _summaries(
+        table,
+        calibration_end,
+        observation_end,
+        time_unit,
+        customer_col,
+        date_col,
+        amount_col,
+        checks,
+        days,
+        False,
+        False,
     )[0]
 
 
@@ -326,6 +336,26 @@ def customer_summaries(
     from one pass over the log (:func:`customer_periods_expr`). Arguments as :func:`customer_summary`;
     ``cohorts=True`` also gives the log's monthly cohort retention (``.cohorts`` of both results,
     equal to :func:`cohort_retention`) from the same pass."""
+    return _summaries(
+        table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col, checks, days, cohorts
+    )
+
+
+def _summaries(
+    table,
+    calibration_end,
+    observation_end,
+    time_unit,
+    customer_col,
+    date_col,
+    amount_col,
+    checks,
+    days,
+    cohorts,
+    whole_too: bool = True,
+) -> tuple[SummaryResult, SummaryResult | None]:
+    """:func:`customer_summaries`; ``whole_too=False`` leaves out the second summary (None).
+    ``checks`` without ``customers`` (e.g. a snapshot's counts) counts the customers with a purchase."""
     if checks is None:
         checks = transaction_checks(table, customer_col, date_col, amount_col)
     last = pd.Timestamp(checks["last_date"])
@@ -355,9 +385,19 @@ def customer_summaries(
         negative_rows=int(checks["negative_rows"] or 0),
         zero_rows=int(checks["zero_rows"] or 0),
         negative_amount=float(checks["negative_amount"] or 0.0),
-        customers_in_log=int(checks["customers"]),
+        customers_in_log=int(checks["customers"]) if "customers" in checks else len(per),
         time_unit=time_unit.upper(),
     )
+    calibration = SummaryResult(
+        summary=_summary_frame(per, cal, time_unit),
+        customers_first_seen_in_holdout=int((per["first_purchase"] > cal).sum()),
+        calibration_end=cal,
+        observation_end=obs,
+        cohorts=retention,
+        **counts,
+    )
+    if not whole_too:
+        return calibration, None
     whole = per.assign(
         last_calibration=per["last_holdout"].fillna(per["last_calibration"]),
         calibration_days=per["calibration_days"] + per["holdout_days"],
@@ -366,14 +406,7 @@ def customer_summaries(
         holdout_spend=0.0,
     )
     return (
-        SummaryResult(
-            summary=_summary_frame(per, cal, time_unit),
-            customers_first_seen_in_holdout=int((per["first_purchase"] > cal).sum()),
-            calibration_end=cal,
-            observation_end=obs,
-            cohorts=retention,
-            **counts,
-        ),
+        calibration,
         SummaryResult(
             summary=_summary_frame(whole, obs, time_unit),
             customers_first_seen_in_holdout=int((per["first_purchase"] > obs).sum()),
@@ -388,32 +421,40 @@ def customer_summaries(
 def _summary_frame(per: pd.DataFrame, end: pd.Timestamp, time_unit: str) -> pd.DataFrame:
     """The summary's columns (see the module doc) from :func:`customer_periods_expr`'s per-customer
     figures, for the customers first seen by ``end`` (the calibration end)."""
-    p = per[per["first_purchase"] <= end]
+    keep = (per["first_purchase"] <= end).to_numpy()
+    every = bool(keep.all())
+
+    def col(name: str) -> np.ndarray:
+        values = per[name].to_numpy()
+        return values if every else values[keep]
+
     unit = _days_per_unit(time_unit)
-    frequency = (p["calibration_days"] - 1).astype("int64")
-    holdout = p["holdout_days"].astype("int64")
-    first = p["first_purchase"]
+    day = np.timedelta64(1, "D")
+    first = col("first_purchase").astype("datetime64[ns]")
+    frequency = col("calibration_days").astype(np.int64) - 1
+    holdout = col("holdout_days").astype(np.int64)
+    spend = col("calibration_spend").astype(np.float64)
+    holdout_spend = col("holdout_spend").astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        monetary = np.where(frequency > 0, (spend - col("first_spend")) / np.maximum(frequency, 1), 0.0)
+        monetary_holdout = np.where(holdout > 0, holdout_spend / np.maximum(holdout, 1), 0.0)
+    ids = per["customer_id"] if every else per["customer_id"][keep]
     out = pd.DataFrame(
         {
-            "customer_id": p["customer_id"],
+            "customer_id": ids.astype(SUMMARY_DTYPES["customer_id"]).reset_index(drop=True),
             "first_purchase": first,
             "frequency": frequency,
-            "recency": (p["last_calibration"] - first).dt.days.astype("float64") / unit,
-            "T": (end - first).dt.days.astype("float64") / unit,
-            "monetary": ((p["calibration_spend"] - p["first_spend"]) / frequency.where(frequency > 0, 1)).where(
-                frequency > 0, 0.0
-            ),
+            "recency": ((col("last_calibration").astype("datetime64[ns]") - first) // day).astype(np.float64) / unit,
+            "T": ((np.datetime64(end, "ns") - first) // day).astype(np.float64) / unit,
+            # Engines add in different orders (Spark by partition), which moves the last bits of a
+            # sum; money rounded to 1e-9 gives every engine the same table, so the same fits and scores.
+            "monetary": np.round(monetary, MONEY_DECIMALS),
             "frequency_holdout": holdout,
-            "monetary_holdout": (p["holdout_spend"] / holdout.where(holdout > 0, 1)).where(holdout > 0, 0.0),
-            "spend_calibration": p["calibration_spend"],
+            "monetary_holdout": np.round(monetary_holdout, MONEY_DECIMALS),
+            "spend_calibration": np.round(spend, MONEY_DECIMALS),
         }
     )
-    out = out.astype(SUMMARY_DTYPES).reset_index(drop=True)
-    # Engines add in different orders (Spark by partition), which moves the last bits of a sum;
-    # money rounded to 1e-9 gives every engine the same table, so the same fits and scores.
-    for col in MONEY_COLUMNS:
-        out[col] = out[col].round(MONEY_DECIMALS)
-    return out
+    return out.astype(SUMMARY_DTYPES, copy=False)
 
 
 def cohort_retention(

@@ -121,10 +121,11 @@ class CustomerClusters:
         RFM segment) within which the search sample is drawn in proportion, or None (a simple
         random sample); ``strata_label``: what a stratum is called in ``note_``.
 
-        BLAS runs on one thread here: every product has three columns (the features), too thin to
-        share out, and on a busy machine waiting BLAS threads slowed the mixture fits several-fold;
-        scikit-learn's own OpenMP loops (k-means) keep their threads."""
-        with threadpool_limits(limits=1, user_api="blas"):
+        BLAS and OpenMP run on one thread here: every product has three columns (the features),
+        too thin to share out, and on a busy machine waiting BLAS threads slowed the mixture fits
+        several-fold; k-means' OpenMP threads, which sleep between steps (OMP_WAIT_POLICY=PASSIVE),
+        took 7.5 s against 6.4 s on one thread for 3.3 million customers."""
+        with threadpool_limits(limits=1):
             return self._fit(customers, strata, strata_label)
 
     def _fit(self, customers: pd.DataFrame, strata, strata_label: str) -> CustomerClusters:
