@@ -75,13 +75,21 @@ def _rfm_of_days(days: ibis.Table, cut) -> ibis.Table:
     )
     return per.select(
         customer_id=per.customer_id,
-        recency_days=cut.delta(per.last_purchase, unit="day").cast("int64"),
-        frequency=per.frequency.cast("int64"),
-        monetary=per.monetary.cast("float64"),
-        tenure_days=cut.delta(per.first_purchase, unit="day").cast("int64"),
-        first_purchase=per.first_purchase,
-        last_purchase=per.last_purchase,
+        **_rfm_columns(cut, per.first_purchase, per.last_purchase, per.frequency, per.monetary),
     )
+
+
+def _rfm_columns(cut, first, last, frequency, monetary, suffix: str = "") -> dict:
+    """The RFM columns at the date ``cut`` from each customer's first and last purchase day, count
+    of purchase days and spend before it (names ending in ``suffix``)."""
+    return {
+        f"recency_days{suffix}": cut.delta(last, unit="day").cast("int64"),
+        f"frequency{suffix}": frequency.cast("int64"),
+        f"monetary{suffix}": monetary.cast("float64"),
+        f"tenure_days{suffix}": cut.delta(first, unit="day").cast("int64"),
+        f"first_purchase{suffix}": first,
+        f"last_purchase{suffix}": last,
+    }
 
 
 @portable(TX_SCHEMA)
@@ -252,21 +260,11 @@ def _rfm_pair_of_days(days: ibis.Table, cut: pd.Timestamp, early: pd.Timestamp |
         frequency_before=sooner.cast("int64").sum(),
         monetary_before=d.amount.sum(where=sooner),
     )
-    return per.select(
-        customer_id=per.customer_id,
-        recency_days=cut_date.delta(per.last_purchase, unit="day").cast("int64"),
-        frequency=per.frequency.cast("int64"),
-        monetary=per.monetary.cast("float64"),
-        tenure_days=cut_date.delta(per.first_purchase, unit="day").cast("int64"),
-        first_purchase=per.first_purchase,
-        last_purchase=per.last_purchase,
-        recency_days_before=early_date.delta(per.last_purchase_before, unit="day").cast("int64"),
-        frequency_before=per.frequency_before.cast("int64"),
-        monetary_before=per.monetary_before.cast("float64"),
-        tenure_days_before=early_date.delta(per.first_purchase, unit="day").cast("int64"),
-        first_purchase_before=per.first_purchase,
-        last_purchase_before=per.last_purchase_before,
+    now = _rfm_columns(cut_date, per.first_purchase, per.last_purchase, per.frequency, per.monetary)
+    before = _rfm_columns(
+        early_date, per.first_purchase, per.last_purchase_before, per.frequency_before, per.monetary_before, "_before"
     )
+    return per.select(customer_id=per.customer_id, **now, **before)
 
 
 def _result(table: ibis.Table, arrow: pa.Table, checks: pd.Series, cut: pd.Timestamp, cols: dict) -> RFMResult:
