@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from scipy.stats import chi2_contingency
 
+from helpers.channels import narrative
 from helpers.clv.data import MONEY_DECIMALS, purchase_days_expr
 from helpers.reporting.text import esc
 from helpers.segmentation.value import predicted_clv
@@ -106,17 +107,9 @@ def chi_square_test(table: pd.DataFrame | np.ndarray, metric: str, alpha: float 
     return dict(metric=metric, chi2=float(res.statistic), dof=int(res.dof), p_value=p, significant=bool(p < alpha))
 
 
-def _money(value: float, currency: str) -> str:
-    return f"-{currency}{-value:,.2f}" if value < 0 else f"{currency}{value:,.2f}"
-
-
 def _n(count: int, word: str) -> str:
     """``1 lead``, ``2 leads``."""
     return f"{count:,} {word}{'' if count == 1 else 's'}"
-
-
-def _p(p: float) -> str:
-    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
 
 class ChannelScorecard:
@@ -548,96 +541,13 @@ class ChannelScorecard:
 
     def sentences(self, currency: str = "$") -> dict[str, str]:
         """Plain sentences computed from the numbers: ``ranking``, ``cost_benefit``, ``retention``
-        and ``tests`` (the chi-square tests)."""
+        and ``tests`` (the chi-square tests); see :mod:`helpers.channels.narrative`."""
         self._check_fitted()
         t, aside = self._compared()
-        m = lambda v: _money(v, currency)  # noqa: E731
-        name = lambda r: esc(r["channel"])  # noqa: E731
-        out = {}
         costed = t[t["cac"].notna()]
-        if t.empty:
-            out["ranking"] = "No channel acquired a customer: there is nothing to rank."
-        elif len(costed):
-            best, worst = costed.iloc[0], costed.iloc[-1]
-            text = (
-                f"{name(best)} brings the most net value per acquired customer: {m(best['value_per_customer'])} "
-                f"of past and predicted value against a CAC of {m(best['cac'])}, net {m(best['net_value_per_customer'])}"
-            )
-            if len(costed) > 1:
-                text += f"; {name(worst)} the least, net {m(worst['net_value_per_customer'])}"
-            losing = int((costed["net_value_per_customer"] < 0).sum())
-            text += f"{aside}."
-            if losing and len(costed) > 1:
-                text += (
-                    f" {losing} of {len(costed)} channels cost more to acquire a customer than the customer is worth."
-                )
-            elif losing:
-                text += " Its customers are worth less than they cost to acquire."
-            out["ranking"] = text
-        else:
-            best, worst = t.iloc[0], t.iloc[-1]
-            text = f"{name(best)} brings the most value per customer ({m(best['value_per_customer'])})"
-            if len(t) > 1 and worst["value_per_customer"] > 0:
-                ratio = best["value_per_customer"] / worst["value_per_customer"]
-                text += f", {ratio:.1f} times {name(worst)} ({m(worst['value_per_customer'])})"
-            out["ranking"] = text + f"{aside}; without costs, CAC and net value are unknown."
-        out["cost_benefit"] = self._cost_sentence(costed, m, name, aside, currency)
-        out["retention"] = self._retention_sentence(t, name, aside)
-        out["tests"] = self._test_sentence()
-        return out
-
-    def _cost_sentence(self, costed: pd.DataFrame, m, name, aside: str, currency: str) -> str:
-        if costed.empty:
-            return "No channel has costs, so the cost of a customer cannot be set against its value."
-        costed = costed[costed["cac"] > 0]
-        if costed.empty:
-            return "No channel has a cost per customer above zero, so cost cannot be set against value."
-        ratio = costed["value_per_customer"] / costed["cac"]
-        hi, lo = costed.loc[ratio.idxmax()], costed.loc[ratio.idxmin()]
-        text = (
-            f"A customer acquired through {name(hi)} costs {m(hi['cac'])} and is worth {m(hi['value_per_customer'])}, "
-            f"{ratio.max():.1f} times the cost"
-        )
-        if len(costed) > 1:
-            cheap, dear = costed.loc[costed["cac"].idxmin()], costed.loc[costed["cac"].idxmax()]
-            text += (
-                f"; through {name(lo)} {m(lo['cac'])} for {m(lo['value_per_customer'])}, {ratio.min():.1f} times"
-                f"{aside}. Acquisition is cheapest through {name(cheap)} ({m(cheap['cac'])} per customer) and "
-                f"dearest through {name(dear)} ({m(dear['cac'])}, {dear['cac'] / cheap['cac']:.1f} times as much)"
-            )
-        return text + "."
-
-    def _retention_sentence(self, t: pd.DataFrame, name, aside: str) -> str:
-        for d in sorted(self._days, reverse=True):
-            r = t[["channel", f"retention_{d}d"]].dropna()
-            if r.empty:
-                continue
-            hi, lo = r.loc[r[f"retention_{d}d"].idxmax()], r.loc[r[f"retention_{d}d"].idxmin()]
-            base = f"among customers whose first purchase is at least {d} days before {self.as_of_.date()}"
-            if len(r) == 1:
-                return f"{d}-day retention is {100 * hi.iloc[1]:.0f} % for {name(hi)}, {base}."
-            return (
-                f"{d}-day retention (a purchase {d} days or more after the first) is highest for {name(hi)} "
-                f"({100 * hi.iloc[1]:.0f} %) and lowest for {name(lo)} ({100 * lo.iloc[1]:.0f} %), {base}{aside}."
-            )
-        return (
-            f"No customer's first purchase is at least {min(self._days)} days before {self.as_of_.date()}: "
-            "retention cannot be measured yet."
-        )
-
-    def _test_sentence(self) -> str:
-        parts = []
-        for r in self.tests_.itertuples():
-            label = {"conversion_rate": "Conversion rates", "repeat_rate": "Repeat rates"}[r.metric]
-            if np.isnan(r.p_value):
-                parts.append(f"{label} could not be tested (fewer than two channels or a single outcome).")
-            elif r.significant:
-                parts.append(
-                    f"{label} differ between channels (chi-square {r.chi2:.1f}, {r.dof} d.f., {_p(r.p_value)})."
-                )
-            else:
-                parts.append(
-                    f"{label} do not differ significantly between channels (chi-square {r.chi2:.1f}, "
-                    f"{r.dof} d.f., {_p(r.p_value)})."
-                )
-        return " ".join(parts)
+        return {
+            "ranking": narrative.scorecard_ranking(t, costed, aside, currency),
+            "cost_benefit": narrative.scorecard_cost_benefit(costed, aside, currency),
+            "retention": narrative.scorecard_retention(t, self._days, self.as_of_, aside),
+            "tests": narrative.scorecard_tests(self.tests_),
+        }
