@@ -304,7 +304,7 @@ def customer_summary(
 
     ``days=True``: ``table`` holds the log's purchase days (:func:`purchase_days_expr`, with its
     column names), and ``checks`` (:func:`transaction_checks` of the log) gives the log's counts."""
-    return _summaries(
+    return customer_summaries(
         table,
         calibration_end,
         observation_end,
@@ -314,8 +314,7 @@ def customer_summary(
         amount_col,
         checks,
         days,
-        False,
-        False,
+        whole=False,
     )[0]
 
 
@@ -330,32 +329,16 @@ def customer_summaries(
     checks: pd.Series | None = None,
     days: bool = False,
     cohorts: bool = False,
-) -> tuple[SummaryResult, SummaryResult]:
+    *,
+    whole: bool = True,
+) -> tuple[SummaryResult, SummaryResult | None]:
     """The calibration summary (to ``calibration_end``, holdout to ``observation_end``) and the
     summary of everything to ``observation_end`` (no holdout: what a forward-looking fit uses),
     from one pass over the log (:func:`customer_periods_expr`). Arguments as :func:`customer_summary`;
     ``cohorts=True`` also gives the log's monthly cohort retention (``.cohorts`` of both results,
-    equal to :func:`cohort_retention`) from the same pass."""
-    return _summaries(
-        table, calibration_end, observation_end, time_unit, customer_col, date_col, amount_col, checks, days, cohorts
-    )
-
-
-def _summaries(
-    table,
-    calibration_end,
-    observation_end,
-    time_unit,
-    customer_col,
-    date_col,
-    amount_col,
-    checks,
-    days,
-    cohorts,
-    whole_too: bool = True,
-) -> tuple[SummaryResult, SummaryResult | None]:
-    """:func:`customer_summaries`; ``whole_too=False`` leaves out the second summary (None).
-    ``checks`` without ``customers`` (e.g. a snapshot's counts) counts the customers with a purchase."""
+    equal to :func:`cohort_retention`) from the same pass; ``whole=False`` leaves out the second
+    summary (None). ``checks`` without ``customers`` (e.g. a snapshot's counts) counts the
+    customers with a purchase."""
     if checks is None:
         checks = transaction_checks(table, customer_col, date_col, amount_col)
     last = pd.Timestamp(checks["last_date"])
@@ -396,9 +379,9 @@ def _summaries(
         cohorts=retention,
         **counts,
     )
-    if not whole_too:
+    if not whole:
         return calibration, None
-    whole = per.assign(
+    everything = per.assign(
         last_calibration=per["last_holdout"].fillna(per["last_calibration"]),
         calibration_days=per["calibration_days"] + per["holdout_days"],
         calibration_spend=per["calibration_spend"] + per["holdout_spend"],
@@ -408,7 +391,7 @@ def _summaries(
     return (
         calibration,
         SummaryResult(
-            summary=_summary_frame(whole, obs, time_unit),
+            summary=_summary_frame(everything, obs, time_unit),
             customers_first_seen_in_holdout=int((per["first_purchase"] > obs).sum()),
             calibration_end=obs,
             observation_end=obs,
