@@ -199,3 +199,36 @@ def test_scores_against_a_reference_use_its_boundaries():
     assert rfm.quantile_scores([2.0], 5, higher_is_better=False, reference=ref).tolist() == [5]
     # the reference itself scores as without one
     assert rfm.quantile_scores(ref, 5, reference=ref).tolist() == rfm.quantile_scores(ref, 5).tolist()
+
+
+def test_the_clv_summary_from_the_rfm_pass_equals_the_summary_from_the_log(engine, cdnow_transactions):
+    """Segmentation aggregates the purchase days once: the RFM table with each customer's first
+    spend gives the CLV summary (calibration to the day before the snapshot) and the predicted CLV
+    that a separate pass over the log gives, returns and same-day orders included."""
+    from helpers.clv.data import customer_summary, summary_from_totals
+    from helpers.segmentation.data import rfm_tables
+    from helpers.segmentation.value import predicted_clv
+
+    who = cdnow_transactions["customer_id"].iloc[0]
+    first = cdnow_transactions.loc[cdnow_transactions["customer_id"] == who, "date"].min()
+    extra = pd.DataFrame(  # a return, and a second order on this customer's first purchase day
+        {"customer_id": [who, who], "date": [first, first], "amount": [-5.0, 7.5]}
+    )
+    frame = pd.concat([cdnow_transactions[["customer_id", "date", "amount"]], extra], ignore_index=True)
+    engine.con.register("rfm_clv_log", frame)
+    log = engine.table("rfm_clv_log")
+    as_of = pd.Timestamp("1997-10-01")
+    now, before = rfm_tables(log, as_of, "1997-06-01", first_spend=True)
+    assert before is not None and "first_spend" not in before.rfm.columns
+    direct = customer_summary(log, as_of - pd.Timedelta(days=1), None, "W").summary
+    from_rfm = summary_from_totals(now.rfm, as_of - pd.Timedelta(days=1), "W")
+    pd.testing.assert_frame_equal(from_rfm, direct, rtol=0, atol=1e-9)
+    bought = frame[(frame["customer_id"] == who) & (frame["amount"] >= 0)]
+    first_day = bought[bought["date"] == bought["date"].min()]
+    assert len(first_day) == 2  # the order of the log and the extra one on the same day: one purchase
+    assert now.rfm.set_index("customer_id").loc[who, "first_spend"] == pytest.approx(first_day["amount"].sum())
+
+    via_rfm = predicted_clv(log, as_of, rfm=now.rfm)
+    via_log = predicted_clv(log, as_of)
+    assert via_rfm.available and via_rfm.model == via_log.model
+    pd.testing.assert_frame_equal(via_rfm.clv, via_log.clv, rtol=1e-8)

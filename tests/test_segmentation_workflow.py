@@ -79,6 +79,7 @@ def test_customers_who_did_not_buy_between_the_snapshots_never_upgrade(fitted, b
     assert set(idle["movement"]) <= {"unchanged", "slipped", "sideways"}
     counts = fitted.migration_["counts"]
     assert int(counts.to_numpy().sum()) == 2400  # every customer of either date, once
+    assert fitted.moved_customers() == len(fitted.movements_table()) > 0
 
 
 def test_attributes_that_depend_on_the_group_differ_by_cluster_and_the_others_do_not(fitted, base):
@@ -94,7 +95,12 @@ def test_attributes_that_depend_on_the_group_differ_by_cluster_and_the_others_do
 def test_optional_sections_are_skipped_with_a_sentence(engine, base):
     table = _table(engine, base[0].frame, "seg_tx_plain")
     plain = SegmentationAnalysis(n_clusters=3).fit(table)
-    assert plain.profiles_ is None and plain.migration_ is None and plain.movements_table() is None
+    assert (
+        plain.profiles_ is None
+        and plain.migration_ is None
+        and plain.movements_table() is None
+        and plain.moved_customers() == 0
+    )
     assert "no customer table was given (parameter `customers`)" in plain.skipped_["profiles"]
     assert "no earlier date was given (parameter `compare_to`)" in plain.skipped_["migration"]
     assert plain.clusters_.k_ == 3 and "migration.slipped" not in plain.metrics()

@@ -401,6 +401,28 @@ def customer_summaries(
     )
 
 
+def summary_from_totals(totals: pd.DataFrame, end, time_unit: str = "W") -> pd.DataFrame:
+    """The summary to ``end`` (calibration end, no holdout: as :func:`customer_summary` with
+    ``observation_end`` = ``calibration_end`` = ``end``) from per-customer totals already
+    aggregated elsewhere (e.g. the RFM table of a snapshot on the day after ``end``), so that the
+    purchase days need not be aggregated twice. ``totals``: ``customer_id``, ``first_purchase``,
+    ``last_purchase`` (dates), ``frequency`` (purchase days, at least 1), ``monetary`` (their total
+    spend) and ``first_spend`` (the first purchase day's spend), every purchase on or before ``end``."""
+    per = pd.DataFrame(
+        {
+            "customer_id": totals["customer_id"],
+            "first_purchase": totals["first_purchase"],
+            "first_spend": totals["first_spend"],
+            "last_calibration": totals["last_purchase"],
+            "calibration_days": totals["frequency"],
+            "calibration_spend": totals["monetary"],
+            "holdout_days": 0,
+            "holdout_spend": 0.0,
+        }
+    )
+    return _summary_frame(per, pd.Timestamp(end), time_unit)
+
+
 def _summary_frame(per: pd.DataFrame, end: pd.Timestamp, time_unit: str) -> pd.DataFrame:
     """The summary's columns (see the module doc) from :func:`customer_periods_expr`'s per-customer
     figures, for the customers first seen by ``end`` (the calibration end)."""

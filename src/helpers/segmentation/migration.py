@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from helpers.reporting.text import esc
-from helpers.segmentation.data import arrow_array, labels_at, positions
+from helpers.segmentation.data import arrow_array, labels_at, positions, strictly_increasing
 
 __all__ = [
     "GONE_LABEL",
@@ -46,8 +46,12 @@ MOVEMENTS = ("upgraded", "unchanged", "sideways", "slipped", "new", "gone")
 
 
 def _snapshot(segments: pd.Series, name: str) -> pd.Series:
-    s = pd.Series(segments).dropna()
-    if not s.index.is_unique:
+    """The customers with a segment (a mask of positions, not pandas' dropna, whose alignment on
+    the ids hashed millions of text ids for a second); ValueError when a customer repeats."""
+    s = pd.Series(segments)
+    if s.hasnans:
+        s = s[s.notna().to_numpy()]
+    if not strictly_increasing(s.index) and not s.index.is_unique:
         dup = s.index[s.index.duplicated()][:3].tolist()
         raise ValueError(f"{name}: a customer appears more than once (e.g. {dup})")
     return s

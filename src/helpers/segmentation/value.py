@@ -119,6 +119,7 @@ def predicted_clv(
     amount_col="amount",
     days=None,
     checks: pd.Series | None = None,
+    rfm: pd.DataFrame | None = None,
 ) -> PredictedCLV:
     """Predicted CLV per customer from the purchases before ``as_of`` (see the module doc).
 
@@ -126,8 +127,11 @@ def predicted_clv(
     materialised, with ``checks`` (the log's counts, as :func:`helpers.clv.data.transaction_checks`
     or the snapshot's :func:`~helpers.segmentation.data.snapshot_checks` give them; computed when
     None): the summary is then aggregated from them (the same numbers; the counts only label the
-    summary, which this function does not return)."""
-    from helpers.clv.data import customer_summary, transaction_checks
+    summary, which this function does not return). ``rfm``: the RFM table at ``as_of`` with each
+    customer's ``first_spend`` (:func:`~helpers.segmentation.data.rfm_tables` with
+    ``first_spend=True``): the summary is then computed from it, with no pass over the log at all
+    (:func:`helpers.clv.data.summary_from_totals`)."""
+    from helpers.clv.data import customer_summary, summary_from_totals, transaction_checks
     from helpers.clv.models import MODEL_LABELS, ModelFitError, fit_transaction_model
     from helpers.clv.models._inputs import remember_rows
     from helpers.clv.value import customer_lifetime_value
@@ -136,7 +140,9 @@ def predicted_clv(
     cal = pd.Timestamp(as_of) - pd.Timedelta(days=1)
     cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col)
     try:
-        if days is None:
+        if rfm is not None:
+            s = summary_from_totals(rfm, cal, "W")
+        elif days is None:
             s = customer_summary(table, cal, None, "W", **cols).summary
         else:
             if checks is None:

@@ -15,8 +15,9 @@ Steps, each a tested module of this package:
    how the rest of the base changed.
 Optional steps whose input is not given are skipped; ``skipped_`` says which and why.
 
-At scale (millions of customers): the log's purchase days are aggregated once on the engine and
-kept there (:class:`helpers.core.engine.Materialised`) for both snapshots and the CLV summary;
+At scale (millions of customers): the log's purchase days are aggregated once on the engine, in
+one pass that gives both snapshots' RFM columns and each customer's first spend, from which the
+CLV summary follows without another pass (:func:`helpers.clv.data.summary_from_totals`);
 per-customer tables are joined by Arrow hash lookups (:func:`.data.positions`), never by pandas
 merges on text ids; the choice of k, the Gaussian mixture and the stability bootstrap use a sample
 of at most ``cluster_sample`` customers drawn within each RFM segment (the report says so, with
@@ -32,12 +33,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from helpers.clv.data import purchase_days_expr
-from helpers.core.engine import Materialised
 from helpers.core.registry import key_part
 from helpers.segmentation import migration, narrative, profiles
 from helpers.segmentation.clustering import CustomerClusters, adjusted_rand
-from helpers.segmentation.data import RFMResult, arrow_array, labels_at, positions, rfm_tables, snapshot_checks
+from helpers.segmentation.data import (
+    RFMResult,
+    arrow_array,
+    labels_at,
+    positions,
+    rfm_tables,
+    snapshot_checks,
+    strictly_increasing,
+)
 from helpers.segmentation.rfm import score, segment_map, segment_table
 from helpers.segmentation.value import abc_tiers, concentration, predicted_clv, tier_summary
 
@@ -76,23 +83,14 @@ def _text(values: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), "").astype(str)
 
 
-def _in_order(ids: pd.Series) -> bool:
-    """Whether ``ids`` are strictly increasing (compared in Arrow; False when Arrow cannot compare them)."""
-    if len(ids) < 2:
-        return True
-    try:
-        a = arrow_array(ids)
-        return bool(pc.all(pc.greater(a[1:], a[:-1])).as_py())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
-        return False
-
-
 def _attribute_frame(customers) -> pd.DataFrame:
-    """The customer table as pandas: as given, or fetched from an Ibis table as Arrow with its text
-    columns (other than the id) dictionary-encoded, so that they arrive as categories."""
+    """The customer table as pandas: as given, or fetched from an Ibis table sorted by
+    ``customer_id`` (so that unique ids are told by one comparison, and the lookup of the segmented
+    customers, sorted the same way, is often the identity) as Arrow with its text columns (other
+    than the id) dictionary-encoded, so that they arrive as categories."""
     if isinstance(customers, pd.DataFrame):
         return customers
-    arrow = customers.to_pyarrow()
+    arrow = customers.order_by("customer_id").to_pyarrow()
     columns = [
         col.dictionary_encode() if name != "customer_id" and pa.types.is_string(col.type) else col
         for name, col in zip(arrow.column_names, arrow.columns)
@@ -163,14 +161,12 @@ class SegmentationAnalysis:
         cols = dict(customer_col=customer_col, date_col=date_col, amount_col=amount_col)
         self.map_ = segment_map(self.segment_names)
         self.skipped_: dict[str, str] = {}
-        # every aggregation reads the purchase days: computed once on the engine and kept there
-        with Materialised(purchase_days_expr(table, **cols), "wb_segmentation_purchase_days") as days:
-            checks = snapshot_checks(table, self.as_of, **cols)
-            # the CLV models first: their working memory (several arrays per customer) peaks while
-            # no table of customers is held yet
-            cut = pd.Timestamp(checks["as_of"])
-            self.clv_ = predicted_clv(table, cut, self.horizon_months, days=days, checks=checks, **cols)
-            self.rfm_, before = rfm_tables(table, self.as_of, self.compare_to, days=days, checks=checks, **cols)
+        checks = snapshot_checks(table, self.as_of, **cols)
+        # one aggregation of the purchase days gives both snapshots' RFM columns and, with each
+        # customer's first spend, the CLV models' summary (no second pass over the log)
+        self.rfm_, before = rfm_tables(table, self.as_of, self.compare_to, checks=checks, first_spend=True, **cols)
+        self.clv_ = predicted_clv(table, self.rfm_.as_of, self.horizon_months, rfm=self.rfm_.rfm, **cols)
+        self.rfm_.rfm.drop(columns="first_spend", inplace=True)
         if len(self.rfm_.rfm) < 3:
             raise ValueError(
                 f"Only {len(self.rfm_.rfm)} customers bought before {self.rfm_.as_of.date()}: too few to segment."
@@ -238,8 +234,9 @@ class SegmentationAnalysis:
 
     def _profile(self, customers: pd.DataFrame) -> None:
         c = self.customers_
-        ids = arrow_array(customers["customer_id"])
-        unique = pc.count_distinct(ids, mode="all").as_py() == len(ids)  # hashed in Arrow: pandas took 1 s
+        ids = customers["customer_id"]
+        # sorted ids are unique when each is greater than the one before; else hashed in Arrow
+        unique = strictly_increasing(ids) or pc.count_distinct(arrow_array(ids), mode="all").as_py() == len(ids)
         attrs = customers if unique else customers.drop_duplicates("customer_id")
         # each segmented customer's row of the customer table, by hash lookup (not a merge on text ids)
         at = positions(c["customer_id"], attrs["customer_id"])
@@ -295,7 +292,7 @@ class SegmentationAnalysis:
         out["customer_id"] = out["customer_id"].astype("str")  # the same Arrow text, pandas' default type
         for col in ("rfm_segment", "value_tier", "cluster_name", "clv_tier"):
             out[col] = _text(out[col])
-        if _in_order(out["customer_id"]):
+        if strictly_increasing(out["customer_id"]):
             return out.reset_index(drop=True)  # already in customer order (the RFM table is sorted)
         return out.sort_values("customer_id", ignore_index=True)
 
@@ -309,6 +306,13 @@ class SegmentationAnalysis:
         for col in ("segment_before", "segment_after", "movement"):
             m[col] = _text(m[col])
         return m
+
+    def moved_customers(self) -> int:
+        """How many customers upgraded or slipped: the rows of :meth:`movements_table` (0 without
+        ``compare_to``), counted without building it."""
+        if self.migration_ is None:
+            return 0
+        return int(self.migration_["summary"][["upgraded", "slipped"]].sum())
 
     # ------------------------------------------------------------------------------------
     def silhouette(self) -> float:
