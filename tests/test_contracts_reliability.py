@@ -256,6 +256,10 @@ def test_data_problems_are_sentences_about_the_data(tmp_path, engine):
     ]
     good = validate(DATA / "cdnow" / "cdnow_sample_transactions.csv", "transactions", engine=engine)
     assert good.require_usable() is good and good.stats()["ids"] == 2357
+    assert good.stats(ids_up_to=5)["ids"] == 5  # counted up to what the check needs
+    assert good.require_usable(min_ids=2357) is good
+    with pytest.raises(DataProblem, match=r"belong to 2,357 customer_id values; a model .* at least 2,358"):
+        good.require_usable(min_ids=2358)
 
 
 def test_the_share_set_aside_is_a_summary_card(tmp_path):

@@ -412,3 +412,22 @@ def test_quarantine_file_neutralises_formulas(tmp_path):
     path = write_quarantine(con, "quarantine", tmp_path / "q.csv")
     back = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert list(back["amount"]) == ["'" + f for f in FORMULAS]
+
+
+def test_the_first_byte_gate_finds_every_slice_with_a_formula_cell():
+    """The writer runs its regular expressions only on text where some cell starts with a formula
+    character; the gate reads the first bytes through the Arrow buffers, so it must hold for
+    slices (offsets), nulls, empty cells and both string widths."""
+    import pyarrow as pa
+
+    from helpers.core.io import _may_be_formula
+
+    cells = ["ab", "", None, "=1+1", "x", "@SUM(A1)", "", "c", "-3", None, "\tz", "ok"]
+    for kind in (pa.string(), pa.large_string()):
+        arr = pa.array(cells, type=kind)
+        for lo in range(len(cells)):
+            for hi in range(lo, len(cells) + 1):
+                expect = any(c and c[0] in "=+-@\t\r" for c in cells[lo:hi])
+                assert _may_be_formula(arr.slice(lo, hi - lo)) == expect, (kind, lo, hi)
+    assert not _may_be_formula(pa.array(["", ""], type=pa.string()))
+    assert not _may_be_formula(pa.array([None, None], type=pa.string()))

@@ -92,9 +92,9 @@ class LoadResult:
         wrong with the data (one customer only, only negative amounts, ...); else return self."""
         return summary.require_usable(self, min_ids=min_ids)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, ids_up_to: int | None = None) -> dict[str, Any]:
         """Summary figures of the accepted rows (see :func:`summary.stats`)."""
-        return summary.stats(self)
+        return summary.stats(self, ids_up_to=ids_up_to)
 
     @property
     def table(self):
