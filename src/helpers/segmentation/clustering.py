@@ -160,7 +160,7 @@ class CustomerClusters:
         self.sample_size_ = len(Zs)
         self.stratified_ = strata is not None and len(Zs) < n
         ks = sorted(set(range(k_min, k_max + 1)) | ({fixed} if fixed else set()))
-        self.diagnostics_ = self._diagnostics(Zs, ks)
+        self.diagnostics_, mixtures = self._diagnostics(Zs, ks)
         self.k_ = fixed or _best_k(self.diagnostics_)
         self.choice_reason_ = _choice_sentence(self.diagnostics_, self.k_, fixed is not None, k_min, k_max)
 
@@ -173,9 +173,7 @@ class CustomerClusters:
         self.labels_ = _nearest(Z, self.cluster_centers_)
         self.n_customers_ = n
 
-        gmm = GaussianMixture(
-            self.k_, covariance_type="full", n_init=1, reg_covar=REG_COVAR, random_state=self.seed
-        ).fit(Zs)
+        gmm = mixtures[self.k_]  # the search's mixture at this k: the same fit on the same customers
         graw = np.concatenate([gmm.predict(Z[lo : lo + _CHUNK_ROWS]) for lo in range(0, n, _CHUNK_ROWS)])
         self.gmm_labels_ = np.argsort(_order(graw, order_by, self.k_))[graw]
         self.gmm_agreement_ = adjusted_rand(self.labels_, self.gmm_labels_)
@@ -245,18 +243,20 @@ class CustomerClusters:
             k_min, k_max = new_min, new_max
         return int(k_min), int(k_max), fixed
 
-    def _diagnostics(self, Z: np.ndarray, ks: list[int]) -> pd.DataFrame:
+    def _diagnostics(self, Z: np.ndarray, ks: list[int]) -> tuple[pd.DataFrame, dict[int, GaussianMixture]]:
+        """Inertia, BIC and silhouette per k (the table), and the Gaussian mixture fitted at each k."""
         m = min(len(Z), SILHOUETTE_POINTS)
         pick = np.arange(len(Z)) if m == len(Z) else np.sort(_rng(self.seed, "silhouette").choice(len(Z), m, False))
-        rows, samples = [], []
+        rows, samples, mixtures = [], [], {}
         for k in ks:
             km = KMeans(k, n_init=4, random_state=self.seed).fit(Z)
             gmm = GaussianMixture(k, covariance_type="full", n_init=1, reg_covar=REG_COVAR, random_state=self.seed)
-            rows.append({"k": k, "inertia": float(km.inertia_), "bic": float(gmm.fit(Z).bic(Z))})
+            mixtures[k] = gmm.fit(Z)
+            rows.append({"k": k, "inertia": float(km.inertia_), "bic": float(gmm.bic(Z))})
             samples.append(km.labels_[pick])
         diag = pd.DataFrame(rows)
         diag.insert(1, "silhouette", silhouettes(Z[pick], samples))
-        return diag
+        return diag, mixtures
 
     def _stability(self, Z: np.ndarray, labels: np.ndarray, runs: int) -> dict:
         rng = _rng(self.seed, "bootstrap")
