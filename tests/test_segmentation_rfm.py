@@ -168,6 +168,24 @@ def test_abc_tiers_by_cumulative_value_share():
     assert t.loc["A", "share_of_value_pct"] == pytest.approx(90.0) and t["customers"].sum() == 7
 
 
+def test_abc_tiers_without_ids_equal_a_stable_sort_by_value_with_ties_to_the_earlier_row():
+    """Without ids the tiers come from the boundary values (no sort of positions): the same tiers
+    as ranking by a stable sort, ties at a boundary going to the earlier rows."""
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        n = int(rng.integers(1, 400))
+        v = pd.Series(rng.integers(0, 12, n).astype(float) * rng.choice([1.0, 0.5], n))  # many ties, zeros
+        order = np.argsort(-v.to_numpy(), kind="stable")
+        sorted_v = v.to_numpy()[order]
+        codes = np.full(n, "C", dtype=object)
+        if sorted_v.sum() > 0:
+            before = (np.cumsum(sorted_v) - sorted_v) / sorted_v.sum()
+            ranked = np.where(before < 0.8 - 1e-12, "A", np.where(before < 0.95 - 1e-12, "B", "C"))
+            ranked[sorted_v <= 0] = "C"
+            codes[order] = ranked
+        assert abc_tiers(v).astype(str).tolist() == codes.tolist()
+
+
 def test_concentration_gini_and_pareto_share_by_hand():
     equal = concentration(pd.Series([5.0] * 10))
     assert equal.gini == pytest.approx(0.0, abs=1e-12) and equal.pareto_customer_share == pytest.approx(0.8)
@@ -184,11 +202,32 @@ def test_concentration_gini_and_pareto_share_by_hand():
         concentration(pd.Series([0.0, 0.0]))
 
 
-def test_worse_counts_are_the_number_of_strictly_smaller_values():
+def _scores_by_definition(x, bins, reference=None, higher_is_better=True):
+    """The module doc's rule, literally: 1 + floor(bins * worse / n), worse = reference customers
+    strictly worse, capped at the top score."""
+    x = np.asarray(x, dtype=float)
+    ref = x if reference is None else np.asarray(reference, dtype=float)
+    worse = np.array([(ref < v).sum() if higher_is_better else (ref > v).sum() for v in x])
+    return np.minimum(1 + bins * worse // ref.size, bins)
+
+
+def test_scores_follow_the_rule_of_the_module_doc_with_ties_and_references():
     rng = np.random.default_rng(3)
-    for x in (rng.integers(0, 40, 5000).astype(float), rng.normal(size=777), np.array([2.0, 2.0, 2.0])):
-        expected = np.array([(x < v).sum() for v in x])
-        assert (rfm._worse_counts(x) == expected).all()
+    cases = [
+        rng.integers(0, 40, 5000).astype(float),  # heavy ties
+        rng.normal(size=777),
+        np.array([2.0, 2.0, 2.0]),
+        np.array([5.0]),
+        np.array([1.0, 2.0]),
+    ]
+    for x in cases:
+        for bins in (2, 5, 9):
+            for better in (True, False):
+                got = rfm.quantile_scores(x, bins, better)
+                np.testing.assert_array_equal(got, _scores_by_definition(x, bins, None, better))
+                ref = rng.normal(size=int(rng.integers(1, 50))) * x.std() + x.mean()
+                got = rfm.quantile_scores(x, bins, better, reference=ref)
+                np.testing.assert_array_equal(got, _scores_by_definition(x, bins, ref, better))
 
 
 def test_scores_against_a_reference_use_its_boundaries():

@@ -136,23 +136,23 @@ def test_adjusted_rand_is_scikit_learns_value():
     assert adjusted_rand([1, 1, 1], [2, 2, 2]) == adjusted_rand_score([1, 1, 1], [2, 2, 2]) == 1.0
 
 
-def test_scores_by_counting_equal_the_scores_by_sorting():
+def test_scores_from_the_boundary_values_equal_the_counts_of_worse_customers():
+    """Scores come from the ``bins - 1`` boundary values of the reference (order statistics), not
+    from a count per customer: the same scores as counting, for whole numbers and floats, with or
+    without a reference of another size."""
     rng = np.random.default_rng(3)
     for _ in range(40):
         n = int(rng.integers(1, 500))
-        values = rng.integers(-3, 40, n).astype(float)  # whole numbers: counted
+        values = rng.integers(-3, 40, n).astype(float)
         reference = rng.integers(-10, 60, int(rng.integers(1, 300))).astype(float)
-        floats = values + 1e-3  # not whole: sorted
         for ref in (None, reference):
-            expected = np.array([(np.asarray(values if ref is None else ref) < v).sum() for v in values])
-            np.testing.assert_array_equal(rfm._worse_counts(values, ref), expected)
-            shifted = None if ref is None else ref + 1e-3
-            np.testing.assert_array_equal(rfm._worse_counts(floats, shifted), expected)
-        for bins in (2, 5, 9):
-            np.testing.assert_array_equal(
-                rfm.quantile_scores(values, bins, False, reference),
-                rfm.quantile_scores(floats, bins, False, reference + 1e-3),
-            )
+            r = values if ref is None else ref
+            worse = np.array([(r < v).sum() for v in values])
+            for bins in (2, 5, 9):
+                expected = np.minimum(1 + bins * worse // r.size, bins)
+                np.testing.assert_array_equal(rfm.quantile_scores(values, bins, True, ref), expected)
+                shifted = None if ref is None else ref + 1e-3
+                np.testing.assert_array_equal(rfm.quantile_scores(values + 1e-3, bins, True, shifted), expected)
 
 
 def test_positions_is_a_left_lookup_with_the_first_of_repeated_ids():

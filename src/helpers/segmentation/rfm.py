@@ -73,45 +73,14 @@ CUSTOM_ACTION = "Set by the analyst's segment map: decide the treatment from the
 _PATTERN = re.compile(r"^(\[[1-5\-]+\]|[1-5.])(\[[1-5\-]+\]|[1-5.])$")
 
 
-def _whole_range(*arrays: np.ndarray) -> tuple[int, int] | None:
-    """(lowest, highest) when every value is a whole number and they span at most a few times as
-    many values as there are (days, purchase counts): counting then replaces sorting."""
-    if not all(np.isfinite(a).all() for a in arrays):
-        return None
-    lo = min(float(a.min()) for a in arrays)
-    hi = max(float(a.max()) for a in arrays)
-    if hi - lo > 4 * sum(a.size for a in arrays) + 1024 or any((a != np.floor(a)).any() for a in arrays):
-        return None
-    return int(lo), int(hi)
-
-
-def _worse_counts(values: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
-    """For each value, how many values (of ``reference``, default ``values`` themselves) are
-    strictly smaller: ties share the count, so the order among equal values does not matter.
-    Whole numbers in a narrow range (recency in days, purchase counts) are counted, O(n);
-    anything else is sorted."""
-    ref = values if reference is None else reference
-    span = _whole_range(values, ref)
-    if span is not None:
-        lo, hi = span
-        counts = np.bincount((ref - lo).astype(np.int64), minlength=hi - lo + 1)
-        below = np.concatenate([[0], np.cumsum(counts)[:-1]])  # reference values under each whole number
-        return below[(values - lo).astype(np.int64)].astype(np.int64)
-    if reference is not None:
-        # looked up in increasing order: binary searches that walk the sorted reference in step
-        # (millions of lookups in random order miss the cache and take several times longer)
-        order = np.argsort(values)
-        out = np.empty(values.size, dtype=np.int64)
-        out[order] = np.searchsorted(np.sort(reference), values[order], side="left")
-        return out
-    order = np.argsort(values)
-    ordered = values[order]
-    starts = np.ones(ordered.size, dtype=bool)
-    starts[1:] = ordered[1:] != ordered[:-1]
-    first = np.maximum.accumulate(np.where(starts, np.arange(ordered.size), 0))  # first position of each value
-    out = np.empty(ordered.size, dtype=np.int64)
-    out[order] = first
-    return out
+def _boundaries(reference: np.ndarray, bins: int) -> np.ndarray:
+    """The ``bins - 1`` reference values a score must beat: with the reference sorted ascending
+    (``s``, ``m`` values), ``1 + floor(bins * worse / m) > j`` exactly when at least
+    ``ceil(j * m / bins)`` reference values are strictly smaller, i.e. when the value is greater
+    than ``s[ceil(j * m / bins) - 1]``. Order statistics found by partitioning, O(m), not a sort."""
+    m = reference.size
+    at = np.array([-(-j * m // bins) - 1 for j in range(1, bins)], dtype=np.int64)
+    return np.partition(reference, at)[at]
 
 
 def quantile_scores(values, bins: int = 5, higher_is_better: bool = True, reference=None) -> np.ndarray:
@@ -130,11 +99,9 @@ def quantile_scores(values, bins: int = 5, higher_is_better: bool = True, refere
         raise ValueError("RFM values must not be missing")
     if ref.size == 0:
         raise ValueError("the reference customers for the score boundaries are empty")
-    key = x if higher_is_better else -x
-    worse = _worse_counts(key, None if reference is None else (ref if higher_is_better else -ref))
-    return np.minimum(1 + (int(bins) * worse) // ref.size, int(bins)).astype(
-        np.int64
-    )  # above every reference: the top score
+    key, ref_key = (x, ref) if higher_is_better else (-x, -ref)
+    # 1 + the number of boundaries the value is strictly above (above every one: the top score)
+    return 1 + np.searchsorted(_boundaries(ref_key, int(bins)), key, side="left").astype(np.int64)
 
 
 def score(rfm: pd.DataFrame, bins: int = 5, reference: pd.DataFrame | None = None) -> pd.DataFrame:

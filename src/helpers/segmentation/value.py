@@ -28,30 +28,47 @@ from helpers.reporting.text import esc
 TIERS = ("A", "B", "C")
 
 
-def _value_order(values: pd.Series, ids: pd.Series | None) -> np.ndarray:
-    """Positions sorted by value, highest first, ties by id (or by position without ids: a stable
-    sort, several times faster than sorting on the ids)."""
-    if ids is None:
-        return np.argsort(-values.to_numpy(dtype=float), kind="stable")
+def _value_order(values: pd.Series, ids: pd.Series) -> np.ndarray:
+    """Positions sorted by value, highest first, ties by id."""
     return np.lexsort((ids.to_numpy(), -values.to_numpy(dtype=float)))
 
 
 def abc_tiers(values: pd.Series, ids: pd.Series | None = None, shares: Sequence[float] = (0.8, 0.15)) -> pd.Series:
-    """Tier A/B/C per customer (see the module doc); ``shares`` are the value shares of A and B."""
+    """Tier A/B/C per customer (see the module doc); ``shares`` are the value shares of A and B.
+    Without ``ids``, ties fall to the earlier row."""
     a, b = (float(s) for s in shares)
     if not (0 < a < 1 and b > 0 and a + b < 1):
         raise ValueError("tier shares must be positive and add up to less than 1, e.g. (0.8, 0.15)")
     v = pd.Series(values, copy=False).astype(float).clip(lower=0.0)
-    order = _value_order(v, ids)
-    sorted_v = v.to_numpy()[order]
-    total = sorted_v.sum()
+    x = v.to_numpy()
     codes = np.full(len(v), 2, dtype=np.int8)  # positions in TIERS: C unless placed higher
+    sorted_v = np.sort(x)[::-1]  # the values only: who holds them is settled below
+    total = sorted_v.sum()
     if total > 0:
         before = (np.cumsum(sorted_v) - sorted_v) / total  # value share of the customers ranked above
-        tier_sorted = np.where(before < a - 1e-12, 0, np.where(before < a + b - 1e-12, 1, 2)).astype(np.int8)
-        tier_sorted[sorted_v <= 0] = 2
-        codes[order] = tier_sorted
+        tier_sorted = np.where(before < a - 1e-12, 0, np.where(before < a + b - 1e-12, 1, 2))
+        tier_sorted[sorted_v <= 0] = 2  # tiers never rise down the ranking: A holds the first n_A ranks
+        if ids is None:
+            for tier in (1, 0):  # A and B together hold the first n ranks; then A alone
+                _place(codes, x, sorted_v, int((tier_sorted <= tier).sum()), tier)
+        else:
+            order = _value_order(v, ids)
+            codes[order] = tier_sorted
     return pd.Series(pd.Categorical.from_codes(codes, categories=list(TIERS), ordered=True), index=v.index)
+
+
+def _place(codes: np.ndarray, x: np.ndarray, sorted_v: np.ndarray, n: int, tier: int) -> None:
+    """Give ``tier`` to the ``n`` highest values of ``x`` (``sorted_v``: ``x`` sorted, highest
+    first), ties at the boundary value to the earliest rows: everyone above the ``n``-th value,
+    then as many of those equal to it as are left, in row order. The result of a stable sort by
+    value, without sorting millions of positions."""
+    if n <= 0:
+        return
+    line = sorted_v[n - 1]
+    above = x > line
+    at = np.flatnonzero(x == line)[: n - int(above.sum())]
+    codes[above] = tier
+    codes[at] = tier
 
 
 def tier_summary(frame: pd.DataFrame, tier_col: str, value_col: str) -> pd.DataFrame:

@@ -180,11 +180,15 @@ class SegmentationAnalysis:
             at = positions(c["customer_id"], self.clv_.clv["customer_id"])
             values = self.clv_.clv["predicted_clv"].to_numpy(dtype=float)
             c["predicted_clv"] = np.where(at >= 0, values[at], np.nan)
-            known = c["predicted_clv"].notna()
-            c["clv_tier"] = pd.Categorical(np.full(len(c), None), categories=["A", "B", "C"], ordered=True)
-            c.loc[known, "clv_tier"] = abc_tiers(c.loc[known, "predicted_clv"], None, self.abc_shares)
-            self.clv_tiers_ = tier_summary(c[known], "clv_tier", "predicted_clv")
-            self.clv_concentration_ = concentration(c.loc[known, "predicted_clv"])
+            known = c["predicted_clv"].notna().to_numpy()
+            every = bool(known.all())  # the usual case: no copies of the customer table by a mask
+            clv = c["predicted_clv"] if every else c["predicted_clv"][known]
+            codes = np.full(len(c), -1, dtype=np.int8)  # -1: no predicted CLV, no tier
+            codes[known] = abc_tiers(clv, None, self.abc_shares).cat.codes.to_numpy()
+            c["clv_tier"] = pd.Categorical.from_codes(codes, categories=["A", "B", "C"], ordered=True)
+            tiers = c[["clv_tier", "predicted_clv"]]
+            self.clv_tiers_ = tier_summary(tiers if every else tiers[known], "clv_tier", "predicted_clv")
+            self.clv_concentration_ = concentration(clv)
         else:
             c["predicted_clv"] = np.nan
             c["clv_tier"] = pd.Categorical(np.full(len(c), None), categories=["A", "B", "C"], ordered=True)
