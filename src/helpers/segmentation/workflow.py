@@ -166,7 +166,7 @@ class SegmentationAnalysis:
         # customer's first spend, the CLV models' summary (no second pass over the log)
         self.rfm_, before = rfm_tables(table, self.as_of, self.compare_to, checks=checks, first_spend=True, **cols)
         self.clv_ = predicted_clv(table, self.rfm_.as_of, self.horizon_months, rfm=self.rfm_.rfm, **cols)
-        self.rfm_.rfm.drop(columns="first_spend", inplace=True)
+        self.rfm_.rfm = self.rfm_.rfm.drop(columns="first_spend")
         if len(self.rfm_.rfm) < 3:
             raise ValueError(
                 f"Only {len(self.rfm_.rfm)} customers bought before {self.rfm_.as_of.date()}: too few to segment."
@@ -291,8 +291,9 @@ class SegmentationAnalysis:
 
     # ------------------------------------------------------------------------------------
     def customers_table(self) -> pd.DataFrame:
-        """``segments.csv``: one row per customer (columns :data:`SEGMENT_COLUMNS`)."""
-        out = self.customers_[SEGMENT_COLUMNS].copy()
+        """``segments.csv``: one row per customer (columns :data:`SEGMENT_COLUMNS`), money to
+        the cent."""
+        out = self.customers_[SEGMENT_COLUMNS].round({"monetary": 2, "predicted_clv": 2})
         out["customer_id"] = out["customer_id"].astype("str")  # the same Arrow text, pandas' default type
         for col in ("rfm_segment", "value_tier", "cluster_name", "clv_tier"):
             out[col] = _text(out[col])
