@@ -14,6 +14,8 @@ Steps, each a tested module of this package; a step whose inputs are not given i
 6. Groups (:mod:`.significance`, :mod:`.scores`): NPS by group with pairwise tests, crosstabs
    with significance letters, the outcome compared across groups.
 7. Waves (:mod:`.waves`) and expectation gaps (:mod:`.gaps`).
+8. The satisfaction-index model (:mod:`.index_model`): a PLS path model of ``index_model``'s
+   constructs, 0-100 index scores by wave and group, construct-level importance-performance.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pandas as pd
 
 from helpers.core.registry import key_part
 from helpers.survey import data, drivers, gaps, group_tests, reliability, scores, significance, waves, weighting
+from helpers.survey.index_model import IndexModelSection
 
 __all__ = ["SurveyAnalysis", "slug"]
 
@@ -47,7 +50,9 @@ class SurveyAnalysis:
     which a group is shown but not tested; ``correction``: ``"holm"`` or ``"bh"``; ``nps_interval``:
     ``"adjusted_wald"`` adds the adjusted-Wald interval beside the Wald one (the metrics keep Wald);
     ``straightline_min_items``: grids this long or longer are checked for straight-lining (None:
-    no check)."""
+    no check). ``index_model`` (construct -> item columns) with ``index_paths`` (``[from, to]``
+    pairs), ``index_modes``, ``index_scheme``, ``index_scaled``, ``index_missing``,
+    ``index_bootstrap`` and ``index_target``: the PLS index model (:mod:`.index_model`)."""
 
     def __init__(
         self,
@@ -70,6 +75,14 @@ class SurveyAnalysis:
         min_base: int = 30,
         correction: str = "holm",
         nps_interval: str = "wald",
+        index_model: Mapping[str, Sequence[str]] | None = None,
+        index_paths: Sequence[Sequence[str]] | None = None,
+        index_modes: Mapping[str, str] | None = None,
+        index_scheme: str = "path",
+        index_scaled: bool = True,
+        index_missing: str = "mean",
+        index_bootstrap: int = 500,
+        index_target: str | None = None,
     ):
         self.id_col = id_col
         self.nps_col = nps_col
@@ -90,6 +103,19 @@ class SurveyAnalysis:
         self.min_base = min_base
         self.correction = correction
         self.nps_interval = nps_interval
+        self.index = None
+        if index_model:
+            self.index = IndexModelSection(
+                model=index_model,
+                paths=index_paths or [],
+                modes=index_modes,
+                scheme=index_scheme,
+                scaled=index_scaled,
+                missing=index_missing,
+                groups=[c for c in (wave_col, *self.group_cols) if c],
+                target=index_target,
+                bootstrap=index_bootstrap,
+            )
 
     # ------------------------------------------------------------------------------------
     def answer_columns(self) -> list[str]:
@@ -97,6 +123,7 @@ class SurveyAnalysis:
         cols = [c for items in self.item_groups.values() for c in items]
         cols += [c for c in (self.nps_col, self.csat_col, self.outcome_col) if c]
         cols += [c for c in self.driver_cols if c not in self.item_groups]
+        cols += self.index.items() if self.index is not None else []
         return list(dict.fromkeys(cols))
 
     def contract_scales(self) -> dict[str, tuple[float, float]]:
@@ -163,7 +190,19 @@ class SurveyAnalysis:
         self._groups(r, w)
         self._waves(r, w)
         self._gaps(r, w)
+        self._index(r)
         return self
+
+    def _index(self, r: pd.DataFrame) -> None:
+        self.index_ = None
+        if self.index is None:
+            self.skipped_["index"] = _skip(
+                "The satisfaction-index model is", "no `index_model` (constructs and their items) was given"
+            )
+            return
+        # the 0-100 index rescales from the stated answer scale (else each block's observed range)
+        self.index.scale = tuple(self.item_scale) if self.item_scale is not None else None
+        self.index_ = self.index.fit(r)
 
     def _weight(self, r: pd.DataFrame) -> None:
         self.weighting_ = None
@@ -291,7 +330,7 @@ class SurveyAnalysis:
                 out[f"alpha_standardized.{slug(row.block)}"] = float(row.alpha_standardized)
         if self.indices_ is not None:
             for row in self.indices_.itertuples():
-                out[f"index.{slug(row.block)}"] = float(row.index)
+                out[f"block_index.{slug(row.block)}"] = float(row.index)
         if self.drivers_ is not None:
             d = self.drivers_
             out["drivers.r2"] = float(d.r2_)
@@ -299,6 +338,8 @@ class SurveyAnalysis:
                 out[f"drivers.relative_weight.{slug(col)}"] = float(v)
             for col, v in d.shapley_.items():
                 out[f"drivers.shapley.{slug(col)}"] = float(v)
+        if self.index_ is not None:
+            out.update(self.index_.metrics())
         if self.weighting_ is not None:
             out["weighting.efficiency"] = float(self.weighting_.efficiency)
             out["weighting.effective_base"] = float(self.weighting_.n_eff)
