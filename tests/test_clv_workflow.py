@@ -261,3 +261,18 @@ def test_at_risk_by_tier_hand_computed():
 
 def test_scale_parameters_are_recorded_in_the_runs_time_unit(view):
     assert view.metric_units() == {"bgnbd.alpha": "weeks", "pareto_nbd.alpha": "weeks", "pareto_nbd.beta": "weeks"}
+
+
+def test_work_run_beside_the_fit_gives_its_value_or_its_error_with_one_core_or_more(monkeypatch):
+    """The churn classifier runs in a second thread when there is a second core: ``.result()``
+    gives its value, or raises its error where the fit asks for it, as it does on one core."""
+    from helpers.clv import workflow
+
+    def boom():
+        raise ValueError("Every customer has the same holdout outcome")
+
+    for cores in (1, 2):
+        monkeypatch.setattr(workflow.os, "cpu_count", lambda cores=cores: cores)
+        assert workflow._beside(lambda a, b=0: a + b, 2, b=3).result() == 5
+        with pytest.raises(ValueError, match="same holdout outcome"):
+            workflow._beside(boom).result()
