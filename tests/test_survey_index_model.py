@@ -11,20 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bank_model import BANK_BLOCKS, BANK_PATHS
 from helpers.survey.index_model import IndexModelSection, _final_construct
 from helpers.survey.workflow import SurveyAnalysis
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "survey"
-MODEL = {
-    "IMAG": [f"imag{i}" for i in range(1, 6)],
-    "EXPE": [f"expe{i}" for i in range(1, 6)],
-    "QUAL": [f"qual{i}" for i in range(1, 6)],
-    "VAL": [f"val{i}" for i in range(1, 5)],
-    "SAT": [f"sat{i}" for i in range(1, 5)],
-    "LOY": [f"loy{i}" for i in range(1, 5)],
-}
-PATHS = [["IMAG", "EXPE"], ["IMAG", "SAT"], ["IMAG", "LOY"], ["EXPE", "QUAL"], ["EXPE", "VAL"],
-         ["EXPE", "SAT"], ["QUAL", "VAL"], ["QUAL", "SAT"], ["VAL", "SAT"], ["SAT", "LOY"]]  # fmt: skip
+MODEL = BANK_BLOCKS
+PATHS = [list(p) for p in BANK_PATHS]
 
 
 @pytest.fixture(scope="module")

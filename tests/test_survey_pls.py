@@ -14,23 +14,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from bank_model import BANK_BLOCKS, BANK_PATHS
 from helpers.survey.pls import DEFAULT_PATHS, PLSPathModel, PLSSummary, simulate_index_survey
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "survey"
 TOL = 1e-5
 
-BANK_BLOCKS = {
-    "IMAG": [f"imag{i}" for i in range(1, 6)],
-    "EXPE": [f"expe{i}" for i in range(1, 6)],
-    "QUAL": [f"qual{i}" for i in range(1, 6)],
-    "VAL": [f"val{i}" for i in range(1, 5)],
-    "SAT": [f"sat{i}" for i in range(1, 5)],
-    "LOY": [f"loy{i}" for i in range(1, 5)],
-}
-BANK_PATHS = [
-    ("IMAG", "EXPE"), ("IMAG", "SAT"), ("IMAG", "LOY"), ("EXPE", "QUAL"), ("EXPE", "VAL"),
-    ("EXPE", "SAT"), ("QUAL", "VAL"), ("QUAL", "SAT"), ("VAL", "SAT"), ("SAT", "LOY"),
-]  # fmt: skip
 # R plspm, centroid scheme, scaled=FALSE (satisfaction.effects.csv / inner-summary / unidim)
 BANK_PATH_COEFS = {
     ("IMAG", "EXPE"): 0.578959, ("EXPE", "QUAL"): 0.848344, ("EXPE", "VAL"): 0.105478, ("QUAL", "VAL"): 0.676656,

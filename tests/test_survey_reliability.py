@@ -3,23 +3,14 @@ report it, on the bank satisfaction data and on hand-made tables."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from bank_model import BANK_BLOCKS as BLOCKS
+from bank_model import BANK_CSV as BANK
 from helpers.survey.reliability import Reliability, cronbach, reliability_table, verdict
 
-BANK = Path(__file__).resolve().parents[1] / "data" / "survey" / "bank_satisfaction.csv"
-BLOCKS = {
-    "IMAG": [f"imag{i}" for i in range(1, 6)],
-    "EXPE": [f"expe{i}" for i in range(1, 6)],
-    "QUAL": [f"qual{i}" for i in range(1, 6)],
-    "VAL": [f"val{i}" for i in range(1, 5)],
-    "SAT": [f"sat{i}" for i in range(1, 5)],
-    "LOY": [f"loy{i}" for i in range(1, 5)],
-}
 # R plspm's C.alpha (standardised) on this data set
 PLSPM = {"IMAG": 0.830227, "EXPE": 0.846584, "QUAL": 0.871325, "VAL": 0.835723, "SAT": 0.894011, "LOY": 0.819422}
 

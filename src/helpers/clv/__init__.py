@@ -13,8 +13,7 @@ scipy, pandas or scikit-learn).
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from helpers.core.lazy import lazy_exports
 
 _EXPORTS = {
     "BetaGeoModel": "helpers.clv.models",
@@ -37,14 +36,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
