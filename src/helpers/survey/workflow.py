@@ -112,6 +112,8 @@ class SurveyAnalysis:
                 scheme=index_scheme,
                 scaled=index_scaled,
                 missing=index_missing,
+                # the 0-100 index rescales from the stated answer scale (else each block's observed range)
+                scale=tuple(item_scale) if item_scale is not None else None,
                 groups=[c for c in (wave_col, *self.group_cols) if c],
                 target=index_target,
                 bootstrap=index_bootstrap,
@@ -200,8 +202,6 @@ class SurveyAnalysis:
                 "The satisfaction-index model is", "no `index_model` (constructs and their items) was given"
             )
             return
-        # the 0-100 index rescales from the stated answer scale (else each block's observed range)
-        self.index.scale = tuple(self.item_scale) if self.item_scale is not None else None
         self.index_ = self.index.fit(r)
 
     def _weight(self, r: pd.DataFrame) -> None:
